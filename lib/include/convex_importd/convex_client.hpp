@@ -1,0 +1,86 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace convex_importd {
+
+/// A Convex deployment URL taken apart: http:// or https://, host, port, path prefix.
+struct deployment_url {
+    bool tls = false;
+    std::string host;
+    std::string port;
+    std::string path;  // prefix without a trailing slash, usually empty
+
+    std::string action_target() const { return path + "/api/action"; }
+    std::string text() const;
+};
+
+/// Parses a deployment URL; throws std::invalid_argument with the reason.
+deployment_url parse_deployment_url(std::string_view url);
+
+struct client_options {
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::chrono::milliseconds request_timeout{60'000};
+    std::string ca_file;  // extra CA certificates, besides the system store
+};
+
+/// What is shared by every connection to one deployment: its URL, options and TLS context.
+class convex_endpoint {
+public:
+    convex_endpoint(deployment_url url, client_options options);
+    ~convex_endpoint();
+
+    const deployment_url& url() const { return url_; }
+    const client_options& options() const { return options_; }
+    boost::asio::ssl::context* tls_context() const { return tls_.get(); }
+
+private:
+    deployment_url url_;
+    client_options options_;
+    std::unique_ptr<boost::asio::ssl::context> tls_;
+};
+
+/// One HTTP exchange: either a transport error in a named phase, or an HTTP answer.
+struct http_result {
+    boost::system::error_code error;
+    std::string_view phase;  // "resolve", "connect", "tls", "write" or "read" on error
+    unsigned status = 0;
+    std::string body;
+    std::optional<std::string> retry_after;
+
+    bool transport_failed() const { return static_cast<bool>(error); }
+    std::string error_text() const;
+};
+
+/// One keep-alive HTTP/1.1 connection to the deployment, opened on first use and reopened
+/// after a failure. Not thread-safe: one coroutine at a time owns it.
+class convex_connection {
+public:
+    convex_connection(boost::asio::any_io_executor executor, const convex_endpoint& endpoint);
+    ~convex_connection();
+    convex_connection(const convex_connection&) = delete;
+    convex_connection& operator=(const convex_connection&) = delete;
+
+    /// POSTs a JSON body to `target`. The body is wiped once it is sent: it holds a password.
+    boost::asio::awaitable<http_result> post(const std::string& target, std::string& body);
+
+    void close();
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace convex_importd

@@ -1,0 +1,101 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace convex_importd {
+
+/// One CSV record. Field text lives in one buffer that the reader reuses between calls, so
+/// reading a file allocates only while records grow past the largest seen so far.
+class csv_record {
+public:
+    std::size_t line() const { return line_; }
+    std::size_t size() const { return ends_.size(); }
+    std::string_view field(std::size_t index) const;
+
+    /// True when the record passed the reader's size limit; its fields are then truncated.
+    bool oversized() const { return oversized_; }
+
+    /// True when every field is empty: a blank line or a line of delimiters only.
+    bool blank() const { return text_.empty(); }
+
+private:
+    friend class csv_reader;
+
+    void clear(std::size_t line);
+
+    std::string text_;
+    std::vector<std::size_t> ends_;
+    std::size_t line_ = 0;
+    bool oversized_ = false;
+};
+
+struct csv_options {
+    char delimiter = ',';
+    std::size_t max_record_bytes = 64 * 1024;
+};
+
+/// Streams RFC 4180 records from a file in fixed-size chunks: LF, CRLF or lone CR end a
+/// record, quoted fields may hold delimiters, doubled quotes and line breaks, and a UTF-8
+/// byte-order mark is skipped. Not thread-safe; one reader per thread.
+class csv_reader {
+public:
+    /// Opens the file; throws std::system_error naming the path when it cannot be read.
+    csv_reader(const std::filesystem::path& path, csv_options options);
+    ~csv_reader();
+    csv_reader(const csv_reader&) = delete;
+    csv_reader& operator=(const csv_reader&) = delete;
+
+    /// Reads the next record into `record`. Returns false at the end of the input.
+    /// Throws csv_error for a fault that makes the rest of the file unreadable.
+    bool next(csv_record& record);
+
+    std::size_t bytes_read() const { return bytes_consumed_; }
+
+private:
+    bool refill();
+    void read_chunk();
+    void consume(std::size_t n) {
+        begin_ += n;
+        bytes_consumed_ += n;
+    }
+    void append(csv_record& record, std::string_view text);
+    void finish_field(csv_record& record);
+
+    // Bytes that end a run of plain field text, outside and inside quotes.
+    struct stop_bytes {
+        std::array<bool, 256> unquoted{};
+        std::array<bool, 256> quoted{};
+    };
+
+    int fd_ = -1;
+    csv_options options_;
+    std::unique_ptr<char[]> buffer_;
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
+    std::size_t bytes_consumed_ = 0;
+    std::size_t line_ = 1;
+    stop_bytes stops_;
+    bool last_was_cr_ = false;
+    bool eof_ = false;
+    bool first_chunk_ = true;
+};
+
+/// A fault that stops the whole file, with the line where it was found.
+class csv_error : public std::runtime_error {
+public:
+    csv_error(std::size_t line, const std::string& what)
+        : std::runtime_error("line " + std::to_string(line) + ": " + what), line_(line) {}
+    std::size_t line() const { return line_; }
+
+private:
+    std::size_t line_;
+};
+
+}  // namespace convex_importd

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "convex_importd/csv_reader.hpp"
+#include "convex_importd/outcome.hpp"
+
+namespace convex_importd {
+
+/// Which columns to read, as given on the command line. Empty names mean "find it".
+struct column_options {
+    std::string email_column;
+    std::string password_column;
+    /// Extra columns passed through as sign-up params: (column name, param name).
+    std::vector<std::pair<std::string, std::string>> params;
+};
+
+/// Where the wanted fields sit in each record, found from the header row.
+struct column_map {
+    std::size_t email = 0;
+    std::size_t password = 0;
+    std::vector<std::pair<std::size_t, std::string>> params;  // (field index, param name)
+    std::size_t header_fields = 0;
+    std::vector<std::string> unknown;  // header names that nothing reads
+};
+
+/// A header row that cannot be used; the message names the missing or ambiguous column.
+class header_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Maps a header row to columns: names are trimmed and matched case-insensitively, with the
+/// common aliases ("e-mail", "temporary password", ...). Throws header_error.
+column_map map_header(const csv_record& header, const column_options& options);
+
+/// A string that is overwritten with zeros when it is destroyed or cleared, for passwords
+/// and request bodies. Move-only, so that no stray copy outlives its use.
+class secret_string {
+public:
+    secret_string() = default;
+    explicit secret_string(std::string_view text) : text_(text) {}
+    secret_string(secret_string&& other) noexcept;
+    secret_string& operator=(secret_string&& other) noexcept;
+    secret_string(const secret_string&) = delete;
+    secret_string& operator=(const secret_string&) = delete;
+    ~secret_string() { wipe(); }
+
+    std::string_view view() const { return text_; }
+    std::string& text() { return text_; }
+    void wipe();
+
+private:
+    std::string text_;
+};
+
+/// One data record on its way to an outcome. `verdict` is set when the record was decided
+/// locally (no request will be sent); otherwise the sign-up decides.
+struct user_row {
+    std::size_t index = 0;  // 0-based position among the file's data records
+    std::size_t line = 0;   // line where the record starts
+    std::string email;
+    secret_string password;
+    std::vector<std::pair<std::string, std::string>> params;
+    std::optional<outcome> verdict;
+    std::string detail;
+};
+
+/// Builds the row for one data record: trims the email, checks that the fields are there and
+/// are valid UTF-8. A faulty record becomes an `invalid` row with a reason that never quotes
+/// the record's text.
+user_row make_user_row(const csv_record& record, const column_map& columns, std::size_t index);
+
+}  // namespace convex_importd

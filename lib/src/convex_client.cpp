@@ -1,0 +1,271 @@
+#include "convex_importd/convex_client.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+
+#include <optional>
+#include <stdexcept>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "convex_importd/version.hpp"
+
+namespace convex_importd {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto with_error = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t answer_body_limit = 1 << 20;
+
+void wipe(std::string& text) {
+    OPENSSL_cleanse(text.data(), text.size());
+    text.clear();
+}
+
+http_result failure(boost::system::error_code error, std::string_view phase) {
+    http_result result;
+    result.error = error;
+    result.phase = phase;
+    return result;
+}
+
+// A keep-alive connection may have been closed by the server between two requests; the
+// first write or read on it then fails before any answer arrives.
+bool stale_connection_error(const http_result& result) {
+    const auto& e = result.error;
+    return result.phase == "write" ||
+           (result.phase == "read" &&
+            (e == http::error::end_of_stream || e == asio::error::connection_reset ||
+             e == asio::error::eof || e == asio::error::broken_pipe));
+}
+
+}  // namespace
+
+std::string deployment_url::text() const {
+    return (tls ? "https://" : "http://") + host + ":" + port + path;
+}
+
+deployment_url parse_deployment_url(std::string_view url) {
+    deployment_url parsed;
+    if (url.starts_with("https://")) {
+        parsed.tls = true;
+        url.remove_prefix(8);
+    } else if (url.starts_with("http://")) {
+        url.remove_prefix(7);
+    } else {
+        throw std::invalid_argument("deployment URL must start with http:// or https://");
+    }
+
+    const auto slash = url.find('/');
+    std::string_view authority = url.substr(0, slash);
+    std::string_view path = slash == std::string_view::npos ? "" : url.substr(slash);
+    while (path.ends_with('/')) {
+        path.remove_suffix(1);
+    }
+    parsed.path = path;
+
+    if (authority.empty()) {
+        throw std::invalid_argument("deployment URL has no host");
+    }
+    const auto bracket = authority.rfind(']');
+    const auto colon = authority.rfind(':');
+    if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+        parsed.port = authority.substr(colon + 1);
+        authority = authority.substr(0, colon);
+        if (parsed.port.empty() || parsed.port.find_first_not_of("0123456789") != std::string::npos) {
+            throw std::invalid_argument("deployment URL has a bad port");
+        }
+    } else {
+        parsed.port = parsed.tls ? "443" : "80";
+    }
+    if (authority.starts_with('[') && authority.ends_with(']')) {
+        authority = authority.substr(1, authority.size() - 2);
+    }
+    parsed.host = authority;
+    return parsed;
+}
+
+std::string http_result::error_text() const {
+    return std::string(phase) + ": " + error.message();
+}
+
+convex_endpoint::convex_endpoint(deployment_url url, client_options options)
+    : url_(std::move(url)), options_(std::move(options)) {
+    if (!url_.tls) {
+        return;
+    }
+    tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    tls_->set_default_verify_paths();
+    if (!options_.ca_file.empty()) {
+        tls_->load_verify_file(options_.ca_file);
+    }
+    tls_->set_verify_mode(asio::ssl::verify_peer);
+    SSL_CTX_set_min_proto_version(tls_->native_handle(), TLS1_2_VERSION);
+}
+
+convex_endpoint::~convex_endpoint() = default;
+
+struct convex_connection::impl {
+    asio::any_io_executor executor;
+    const convex_endpoint& endpoint;
+    std::optional<beast::tcp_stream> plain;
+    std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+    beast::flat_buffer buffer;
+    bool open = false;
+
+    beast::tcp_stream& socket() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+
+    asio::awaitable<http_result> connect();
+    asio::awaitable<http_result> exchange(const std::string& target, std::string& body);
+
+    template <class Stream>
+    asio::awaitable<http_result> exchange_on(Stream& stream, const std::string& target,
+                                             std::string& body);
+};
+
+asio::awaitable<http_result> convex_connection::impl::connect() {
+    const auto& url = endpoint.url();
+    const auto& options = endpoint.options();
+
+    tcp::resolver resolver(executor);
+    auto [resolve_error, addresses] =
+        co_await resolver.async_resolve(url.host, url.port, with_error);
+    if (resolve_error) {
+        co_return failure(resolve_error, "resolve");
+    }
+
+    plain.reset();
+    secure.reset();
+    if (endpoint.tls_context() != nullptr) {
+        secure.emplace(executor, *endpoint.tls_context());
+    } else {
+        plain.emplace(executor);
+    }
+
+    socket().expires_after(options.connect_timeout);
+    auto [connect_error, peer] = co_await socket().async_connect(addresses, with_error);
+    if (connect_error) {
+        co_return failure(connect_error, "connect");
+    }
+    socket().socket().set_option(tcp::no_delay(true));
+
+    if (secure) {
+        // SNI for virtual hosting, then check the certificate names the host we asked for.
+        SSL_set_tlsext_host_name(secure->native_handle(), url.host.c_str());
+        secure->set_verify_callback(asio::ssl::host_name_verification(url.host));
+        socket().expires_after(options.connect_timeout);
+        auto [tls_error] =
+            co_await secure->async_handshake(asio::ssl::stream_base::client, with_error);
+        if (tls_error) {
+            co_return failure(tls_error, "tls");
+        }
+    }
+
+    open = true;
+    buffer.clear();
+    co_return http_result{};
+}
+
+template <class Stream>
+asio::awaitable<http_result> convex_connection::impl::exchange_on(Stream& stream,
+                                                                  const std::string& target,
+                                                                  std::string& body) {
+    http::request<http::string_body> request{http::verb::post, target, 11};
+    request.set(http::field::host, endpoint.url().host);
+    request.set(http::field::content_type, "application/json");
+    request.set("Convex-Client", std::string("convex-importd-") + version);
+    request.keep_alive(true);
+    request.body().swap(body);
+    request.prepare_payload();
+
+    socket().expires_after(endpoint.options().request_timeout);
+    auto [write_error, written] = co_await http::async_write(stream, request, with_error);
+    request.body().swap(body);  // hand the buffer back so the caller can resend or reuse it
+    if (write_error) {
+        co_return failure(write_error, "write");
+    }
+
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(answer_body_limit);
+    auto [read_error, read] = co_await http::async_read(stream, buffer, parser, with_error);
+    if (read_error) {
+        co_return failure(read_error, "read");
+    }
+
+    auto answer = parser.release();
+    http_result result;
+    result.status = answer.result_int();
+    if (const auto it = answer.find(http::field::retry_after); it != answer.end()) {
+        result.retry_after = std::string(it->value());
+    }
+    result.body = std::move(answer.body());
+    if (!answer.keep_alive()) {
+        open = false;
+    }
+    co_return result;
+}
+
+asio::awaitable<http_result> convex_connection::impl::exchange(const std::string& target,
+                                                               std::string& body) {
+    if (secure) {
+        co_return co_await exchange_on(*secure, target, body);
+    }
+    co_return co_await exchange_on(*plain, target, body);
+}
+
+convex_connection::convex_connection(asio::any_io_executor executor,
+                                     const convex_endpoint& endpoint)
+    : impl_(new impl{std::move(executor), endpoint, {}, {}, {}, false}) {}
+
+convex_connection::~convex_connection() = default;
+
+void convex_connection::close() {
+    if (impl_->open) {
+        boost::system::error_code ignored;
+        impl_->socket().socket().close(ignored);
+    }
+    impl_->open = false;
+}
+
+asio::awaitable<http_result> convex_connection::post(const std::string& target,
+                                                     std::string& body) {
+    for (int attempt = 0;; ++attempt) {
+        const bool reused = impl_->open;
+        if (!impl_->open) {
+            http_result connected = co_await impl_->connect();
+            if (connected.transport_failed()) {
+                close();
+                wipe(body);
+                co_return connected;
+            }
+        }
+
+        http_result result = co_await impl_->exchange(target, body);
+
+        // Sending the same sign-up again is safe: Convex Auth answers a repeated sign-up
+        // with the same email and password as a sign-in.
+        if (result.transport_failed() && reused && attempt == 0 &&
+            stale_connection_error(result)) {
+            close();
+            continue;
+        }
+        if (result.transport_failed() || !impl_->open) {
+            close();
+        }
+        wipe(body);
+        co_return result;
+    }
+}
+
+}  // namespace convex_importd

@@ -1,0 +1,206 @@
+#include "convex_importd/csv_reader.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace convex_importd {
+
+namespace {
+
+constexpr std::size_t chunk_bytes = 1 << 18;
+constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
+
+enum class scan_state { field_start, unquoted, quoted, quote_seen };
+
+std::size_t run_length(const char* first, const char* last, const std::array<bool, 256>& stop) {
+    const char* p = first;
+    while (p != last && !stop[static_cast<unsigned char>(*p)]) {
+        ++p;
+    }
+    return static_cast<std::size_t>(p - first);
+}
+
+}  // namespace
+
+std::string_view csv_record::field(std::size_t index) const {
+    const std::size_t begin = index == 0 ? 0 : ends_[index - 1];
+    return std::string_view(text_).substr(begin, ends_[index] - begin);
+}
+
+void csv_record::clear(std::size_t line) {
+    text_.clear();
+    ends_.clear();
+    line_ = line;
+    oversized_ = false;
+}
+
+csv_reader::csv_reader(const std::filesystem::path& path, csv_options options)
+    : options_(options), buffer_(new char[chunk_bytes]) {
+    for (unsigned char c : {'\r', '\n', '"'}) {
+        stops_.unquoted[c] = true;
+        stops_.quoted[c] = true;
+    }
+    stops_.unquoted[static_cast<unsigned char>(options_.delimiter)] = true;
+
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+        throw std::system_error(errno, std::generic_category(), "open " + path.string());
+    }
+    ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+}
+
+csv_reader::~csv_reader() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+    }
+}
+
+bool csv_reader::refill() {
+    while (!eof_ && begin_ == end_) {
+        read_chunk();
+    }
+    return begin_ != end_;
+}
+
+void csv_reader::read_chunk() {
+    ssize_t n = 0;
+    do {
+        n = ::read(fd_, buffer_.get(), chunk_bytes);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        throw std::system_error(errno, std::generic_category(), "read");
+    }
+    begin_ = 0;
+    end_ = static_cast<std::size_t>(n);
+    eof_ = n == 0;
+
+    if (first_chunk_) {
+        first_chunk_ = false;
+        if (std::string_view(buffer_.get(), end_).starts_with(utf8_bom)) {
+            begin_ = utf8_bom.size();
+            bytes_consumed_ += begin_;
+        }
+    }
+}
+
+void csv_reader::append(csv_record& record, std::string_view text) {
+    const std::size_t room = options_.max_record_bytes - std::min(options_.max_record_bytes,
+                                                                   record.text_.size());
+    if (text.size() > room) {
+        record.oversized_ = true;
+        text = text.substr(0, room);
+    }
+    record.text_.append(text);
+}
+
+void csv_reader::finish_field(csv_record& record) {
+    record.ends_.push_back(record.text_.size());
+}
+
+bool csv_reader::next(csv_record& record) {
+    record.clear(line_);
+    auto state = scan_state::field_start;
+    std::size_t quote_line = 0;
+    bool started = false;
+
+    for (;;) {
+        if (begin_ == end_ && !refill()) {
+            if (state == scan_state::quoted) {
+                throw csv_error(quote_line, "unterminated quoted field (the quote opens on line " +
+                                                std::to_string(quote_line) + ")");
+            }
+            if (!started) {
+                return false;
+            }
+            finish_field(record);
+            return true;
+        }
+
+        const char* data = buffer_.get();
+        const char c = data[begin_];
+
+        if (state == scan_state::unquoted || state == scan_state::quoted) {
+            const auto& stop = state == scan_state::quoted ? stops_.quoted : stops_.unquoted;
+            const std::size_t n = run_length(data + begin_, data + end_, stop);
+            if (n > 0) {
+                append(record, std::string_view(data + begin_, n));
+                consume(n);
+                last_was_cr_ = false;
+                continue;
+            }
+        }
+
+        consume(1);
+        const bool after_cr = last_was_cr_;
+        last_was_cr_ = c == '\r';
+        const bool line_break = c == '\r' || (c == '\n' && !after_cr);
+        if (line_break) {
+            ++line_;
+        }
+
+        switch (state) {
+            case scan_state::field_start:
+                if (c == '\n' && after_cr && !started) {
+                    record.line_ = line_;  // the LF of a CRLF that ended the previous record
+                    continue;
+                }
+                started = true;
+                if (c == '"') {
+                    state = scan_state::quoted;
+                    quote_line = line_;
+                } else if (c == options_.delimiter) {
+                    finish_field(record);
+                } else if (c == '\r' || c == '\n') {
+                    finish_field(record);
+                    return true;
+                } else {
+                    append(record, std::string_view(&c, 1));
+                    state = scan_state::unquoted;
+                }
+                break;
+
+            case scan_state::unquoted:
+                if (c == options_.delimiter) {
+                    finish_field(record);
+                    state = scan_state::field_start;
+                } else if (c == '\r' || c == '\n') {
+                    finish_field(record);
+                    return true;
+                } else {
+                    append(record, std::string_view(&c, 1));  // a stray quote is kept as text
+                }
+                break;
+
+            case scan_state::quoted:
+                if (c == '"') {
+                    state = scan_state::quote_seen;
+                } else {
+                    append(record, std::string_view(&c, 1));  // a line break inside quotes
+                }
+                break;
+
+            case scan_state::quote_seen:
+                if (c == '"') {
+                    append(record, "\"");
+                    state = scan_state::quoted;
+                } else if (c == options_.delimiter) {
+                    finish_field(record);
+                    state = scan_state::field_start;
+                } else if (c == '\r' || c == '\n') {
+                    finish_field(record);
+                    return true;
+                } else {
+                    append(record, std::string_view(&c, 1));  // text after a closing quote
+                    state = scan_state::unquoted;
+                }
+                break;
+        }
+    }
+}
+
+}  // namespace convex_importd

@@ -1,0 +1,71 @@
+#include "convex_importd/row_queue.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace convex_importd {
+
+namespace asio = boost::asio;
+
+row_queue::row_queue(asio::any_io_executor executor, std::size_t capacity)
+    : rows_(capacity),
+      free_slots_(static_cast<std::ptrdiff_t>(capacity)),
+      doorbell_(std::move(executor), asio::steady_timer::time_point::max()) {}
+
+bool row_queue::push(user_row row) {
+    free_slots_.acquire();
+    if (cancelled_.load()) {
+        free_slots_.release();
+        return false;
+    }
+    rows_.enqueue(std::move(row));
+
+    // Workers announce themselves before their last look at the queue, so either they see
+    // this row or this check sees them.
+    if (sleeping_workers_.load() > 0) {
+        ring_doorbell();
+    }
+    return true;
+}
+
+void row_queue::close() {
+    closed_.store(true);
+    ring_doorbell();
+}
+
+void row_queue::cancel() {
+    cancelled_.store(true);
+    free_slots_.release();  // wakes a producer blocked on a full queue
+}
+
+void row_queue::ring_doorbell() {
+    asio::post(doorbell_.get_executor(), [this] { doorbell_.cancel(); });
+}
+
+asio::awaitable<std::optional<user_row>> row_queue::pop() {
+    user_row row;
+    for (;;) {
+        if (rows_.try_dequeue(row)) {
+            free_slots_.release();
+            co_return std::optional<user_row>(std::move(row));
+        }
+
+        sleeping_workers_.fetch_add(1);
+        const bool closed = closed_.load();
+        if (rows_.try_dequeue(row)) {
+            sleeping_workers_.fetch_sub(1);
+            free_slots_.release();
+            co_return std::optional<user_row>(std::move(row));
+        }
+        if (closed) {
+            sleeping_workers_.fetch_sub(1);
+            co_return std::nullopt;
+        }
+
+        co_await doorbell_.async_wait(asio::as_tuple(asio::use_awaitable));
+        sleeping_workers_.fetch_sub(1);
+    }
+}
+
+}  // namespace convex_importd

@@ -1,0 +1,26 @@
+#include "convex_importd/summary.hpp"
+
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "convex_importd/logging.hpp"
+
+namespace convex_importd {
+
+std::size_t import_summary::rows() const {
+    return std::accumulate(counts.begin(), counts.end(), std::size_t{0});
+}
+
+std::string import_summary::fields() const {
+    const double rate = seconds > 0 ? static_cast<double>(rows()) / seconds : 0.0;
+    std::string out = fmt::format("file={} rows={}", log_value(file), rows());
+    for (std::size_t i = 0; i < outcome_count; ++i) {
+        out += fmt::format(" {}={}", to_string(static_cast<outcome>(i)), counts[i]);
+    }
+    out += fmt::format(" blank_lines={} seconds={:.3f} rows_per_s={:.1f}", blank_lines, seconds,
+                       rate);
+    return out;
+}
+
+}  // namespace convex_importd

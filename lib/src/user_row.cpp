@@ -1,0 +1,184 @@
+#include "convex_importd/user_row.hpp"
+
+#include <openssl/crypto.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+#include <optional>
+
+namespace convex_importd {
+
+namespace {
+
+constexpr std::array email_aliases{"email", "e-mail", "email address", "mail"};
+constexpr std::array password_aliases{"password", "temporary password", "temp password",
+                                      "initial password"};
+
+std::string_view trim(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t");
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    const auto last = text.find_last_not_of(" \t");
+    return text.substr(first, last - first + 1);
+}
+
+std::string lower_ascii(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+        return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c);
+    });
+    return out;
+}
+
+std::string header_name(const csv_record& header, std::size_t index) {
+    return lower_ascii(trim(header.field(index)));
+}
+
+// Finds the one column whose name is `wanted` or, when `wanted` is empty, one of `aliases`.
+template <std::size_t N>
+std::size_t find_column(const csv_record& header, const std::string& wanted,
+                        const std::array<const char*, N>& aliases, std::string_view role) {
+    std::optional<std::size_t> found;
+    for (std::size_t i = 0; i < header.size(); ++i) {
+        const std::string name = header_name(header, i);
+        const bool match = wanted.empty()
+                               ? std::find(aliases.begin(), aliases.end(), name) != aliases.end()
+                               : name == lower_ascii(trim(wanted));
+        if (!match) {
+            continue;
+        }
+        if (found) {
+            throw header_error("the header names the " + std::string(role) + " column twice (" +
+                               std::to_string(*found + 1) + " and " + std::to_string(i + 1) +
+                               ")");
+        }
+        found = i;
+    }
+    if (!found) {
+        throw header_error("no " + std::string(role) + " column in the header");
+    }
+    return *found;
+}
+
+std::optional<std::size_t> find_named(const csv_record& header, std::string_view name) {
+    const std::string wanted = lower_ascii(trim(name));
+    for (std::size_t i = 0; i < header.size(); ++i) {
+        if (header_name(header, i) == wanted) {
+            return i;
+        }
+    }
+    return std::nullopt;
+}
+
+user_row invalid_row(user_row row, std::string reason) {
+    row.verdict = outcome::invalid;
+    row.detail = std::move(reason);
+    row.password.wipe();
+    return row;
+}
+
+bool valid_utf8(std::string_view text) {
+    return simdjson::validate_utf8(text.data(), text.size());
+}
+
+}  // namespace
+
+column_map map_header(const csv_record& header, const column_options& options) {
+    column_map columns;
+    columns.email = find_column(header, options.email_column, email_aliases, "email");
+    columns.password =
+        find_column(header, options.password_column, password_aliases, "password");
+
+    for (const auto& [column, param] : options.params) {
+        const auto index = find_named(header, column);
+        if (!index) {
+            throw header_error("no column \"" + column + "\" for --param in the header");
+        }
+        columns.params.emplace_back(*index, param);
+    }
+
+    // Trailing empty header cells come from spreadsheets that pad every row; they are no
+    // column, so a row that leaves them out is not short.
+    std::size_t width = header.size();
+    while (width > 0 && trim(header.field(width - 1)).empty()) {
+        --width;
+    }
+    columns.header_fields = width;
+
+    for (std::size_t i = 0; i < width; ++i) {
+        const bool used = i == columns.email || i == columns.password ||
+                          std::any_of(columns.params.begin(), columns.params.end(),
+                                      [i](const auto& p) { return p.first == i; });
+        if (!used && !trim(header.field(i)).empty()) {
+            columns.unknown.emplace_back(trim(header.field(i)));
+        }
+    }
+    return columns;
+}
+
+secret_string::secret_string(secret_string&& other) noexcept : text_(std::move(other.text_)) {
+    other.wipe();
+}
+
+secret_string& secret_string::operator=(secret_string&& other) noexcept {
+    if (this != &other) {
+        wipe();
+        text_ = std::move(other.text_);
+        other.wipe();
+    }
+    return *this;
+}
+
+void secret_string::wipe() {
+    // Cleanse the whole capacity: a shorter value may have left an older one behind it.
+    if (text_.capacity() > 0) {
+        text_.resize(text_.capacity());
+        OPENSSL_cleanse(text_.data(), text_.size());
+    }
+    text_.clear();
+}
+
+user_row make_user_row(const csv_record& record, const column_map& columns, std::size_t index) {
+    user_row row;
+    row.index = index;
+    row.line = record.line();
+
+    if (record.oversized()) {
+        return invalid_row(std::move(row), "record longer than the size limit");
+    }
+    const std::size_t needed = std::max(columns.email, columns.password) + 1;
+    if (record.size() < needed) {
+        return invalid_row(std::move(row), std::to_string(record.size()) + " fields, expected " +
+                                               std::to_string(columns.header_fields));
+    }
+
+    const std::string_view email = trim(record.field(columns.email));
+    if (!valid_utf8(email)) {
+        return invalid_row(std::move(row), "email is not valid UTF-8");
+    }
+    row.email = email;
+    row.password = secret_string(record.field(columns.password));
+
+    if (row.email.empty()) {
+        return invalid_row(std::move(row), "no email");
+    }
+    if (row.password.view().empty()) {
+        return invalid_row(std::move(row), "empty password");
+    }
+    if (!valid_utf8(row.password.view())) {
+        return invalid_row(std::move(row), "password is not valid UTF-8");
+    }
+
+    for (const auto& [field, name] : columns.params) {
+        const std::string_view value = field < record.size() ? record.field(field) : "";
+        if (!valid_utf8(value)) {
+            return invalid_row(std::move(row), "column for param " + name + " is not UTF-8");
+        }
+        row.params.emplace_back(name, value);
+    }
+    return row;
+}
+
+}  // namespace convex_importd
