@@ -1,1 +1,130 @@
+#include "convex_importd/csv_reader.hpp"
+
 #include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "test_files.hpp"
+
+using namespace convex_importd;
+
+namespace {
+
+struct read_record {
+    std::size_t line;
+    std::vector<std::string> fields;
+};
+
+std::vector<read_record> read_text(std::string_view text, csv_options options = {}) {
+    testing::temp_folder folder;
+    csv_reader reader(folder.write("in.csv", text), options);
+    csv_record record;
+    std::vector<read_record> records;
+    while (reader.next(record)) {
+        read_record copy{record.line(), {}};
+        for (std::size_t i = 0; i < record.size(); ++i) {
+            copy.fields.emplace_back(record.field(i));
+        }
+        records.push_back(std::move(copy));
+    }
+    return records;
+}
+
+using fields = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("a byte-order mark and CRLF line ends leave no trace in the fields") {
+    const auto records = read_text("\xEF\xBB\xBF" "email,password\r\na@x.io,pw-1\r\n");
+    REQUIRE(records.size() == 2);
+    CHECK(records[0].fields == fields{"email", "password"});
+    CHECK(records[1].fields == fields{"a@x.io", "pw-1"});
+    CHECK(records[1].line == 2);
+}
+
+TEST_CASE("lone CR ends a record like LF does") {
+    const auto records = read_text("email,password\rd@x.io,one\re@x.io,two");
+    REQUIRE(records.size() == 3);
+    CHECK(records[2].fields == fields{"e@x.io", "two"});
+    CHECK(records[2].line == 3);
+}
+
+TEST_CASE("quoted fields keep delimiters, doubled quotes and line breaks") {
+    const auto records =
+        read_text("email,password,name\r\nf@x.io,\"pa,ss\"\"word-1\",\"Frank\nExample\"\r\n"
+                  "g@x.io,Plain,Grace\r\n");
+    REQUIRE(records.size() == 3);
+    CHECK(records[1].fields == fields{"f@x.io", "pa,ss\"word-1", "Frank\nExample"});
+    CHECK(records[1].line == 2);
+    CHECK(records[2].line == 4);  // the record after a quoted line break starts a line later
+}
+
+TEST_CASE("blank lines are blank records and keep line numbers right") {
+    const auto records = read_text("a,b\n\n\r\nc,d\n,,\n");
+    REQUIRE(records.size() == 5);
+    CHECK(records[1].fields == fields{""});
+    CHECK(records[3].fields == fields{"c", "d"});
+    CHECK(records[3].line == 4);
+    CHECK(records[4].fields == fields{"", "", ""});
+}
+
+TEST_CASE("another delimiter splits there and leaves commas alone") {
+    csv_options options;
+    options.delimiter = ';';
+    const auto records = read_text("email;password\nanna@x.io;Sommer,2024!\n", options);
+    REQUIRE(records.size() == 2);
+    CHECK(records[1].fields == fields{"anna@x.io", "Sommer,2024!"});
+}
+
+TEST_CASE("an unterminated quote fails with the line where it opened") {
+    testing::temp_folder folder;
+    csv_reader reader(folder.write("in.csv", "a,b\nc,\"open\nmore\nlines\n"), {});
+    csv_record record;
+    CHECK(reader.next(record));
+    try {
+        reader.next(record);
+        FAIL("expected csv_error");
+    } catch (const csv_error& error) {
+        CHECK(error.line() == 2);
+        CHECK(std::string(error.what()).find("unterminated quoted field") != std::string::npos);
+    }
+}
+
+TEST_CASE("a record past the size limit is marked and truncated") {
+    csv_options options;
+    options.max_record_bytes = 16;
+    testing::temp_folder folder;
+    csv_reader reader(folder.write("in.csv", "a,b\n" + std::string(40, 'x') + ",y\nc,d\n"),
+                      options);
+    csv_record record;
+    REQUIRE(reader.next(record));
+    REQUIRE(reader.next(record));
+    CHECK(record.oversized());
+    CHECK(record.field(0).size() == 16);
+    REQUIRE(reader.next(record));
+    CHECK_FALSE(record.oversized());
+    CHECK(record.field(0) == "c");
+}
+
+TEST_CASE("records that straddle read chunks come out whole") {
+    std::string text = "email,password\r\n";
+    const std::size_t rows = 40'000;  // about 1.3 MB: several chunks, CRLF split somewhere
+    for (std::size_t i = 0; i < rows; ++i) {
+        text += "user" + std::to_string(i) + "@example.com,\"pw\r\n" + std::to_string(i) + "\"\r\n";
+    }
+    const auto records = read_text(text);
+    REQUIRE(records.size() == rows + 1);
+    for (std::size_t i = 0; i < rows; ++i) {
+        const auto& record = records[i + 1];
+        REQUIRE(record.fields.size() == 2);
+        REQUIRE(record.fields[0] == "user" + std::to_string(i) + "@example.com");
+        REQUIRE(record.fields[1] == "pw\r\n" + std::to_string(i));
+        REQUIRE(record.line == 2 + 2 * i);
+    }
+}
+
+TEST_CASE("a missing file names its path") {
+    CHECK_THROWS_WITH_AS(csv_reader("/nonexistent/in.csv", {}),
+                         doctest::Contains("/nonexistent/in.csv"), std::system_error);
+}

@@ -1,1 +1,92 @@
+#include "convex_importd/user_row.hpp"
+
 #include <doctest/doctest.h>
+
+#include "test_files.hpp"
+
+using namespace convex_importd;
+
+namespace {
+
+// Reads the records of `text`; the first is the header.
+std::vector<csv_record> records_of(std::string_view text) {
+    testing::temp_folder folder;
+    csv_reader reader(folder.write("in.csv", text), {});
+    std::vector<csv_record> records(1);
+    while (reader.next(records.back())) {
+        records.emplace_back();
+    }
+    records.pop_back();
+    return records;
+}
+
+}  // namespace
+
+TEST_CASE("header names are trimmed, matched without case, and aliases are known") {
+    const auto records = records_of(" Phone ,E-Mail , TEMPORARY Password,,\n");
+    const auto columns = map_header(records[0], {});
+    CHECK(columns.email == 1);
+    CHECK(columns.password == 2);
+    CHECK(columns.header_fields == 3);
+    CHECK(columns.unknown == std::vector<std::string>{"Phone"});
+}
+
+TEST_CASE("a header without the password column, or with two email columns, is refused") {
+    const auto missing = records_of("email,name\n");
+    CHECK_THROWS_WITH_AS(map_header(missing[0], {}), "no password column in the header",
+                         header_error);
+    const auto twice = records_of("email,mail,password\n");
+    CHECK_THROWS_WITH_AS(map_header(twice[0], {}),
+                         "the header names the email column twice (1 and 2)", header_error);
+}
+
+TEST_CASE("named columns and params are found by their own names") {
+    const auto records = records_of("login,secret,Full Name\n");
+    column_options options;
+    options.email_column = "Login";
+    options.password_column = "secret";
+    options.params.emplace_back("full name", "name");
+    const auto columns = map_header(records[0], options);
+    CHECK(columns.email == 0);
+    CHECK(columns.password == 1);
+    REQUIRE(columns.params.size() == 1);
+    CHECK(columns.params[0] == std::pair<std::size_t, std::string>{2, "name"});
+}
+
+TEST_CASE("rows: emails are trimmed, passwords kept byte for byte, faults are invalid") {
+    const auto records = records_of(
+        "email,password,name\n"
+        " \ta@x.io ,  pass word \n"
+        ",pw-1\n"
+        "b@x.io,\n"
+        "c@x.io\n"
+        "d@x.io,\xff\xfe\n");
+    const auto columns = map_header(records[0], {});
+
+    const auto good = make_user_row(records[1], columns, 0);
+    CHECK_FALSE(good.verdict);
+    CHECK(good.email == "a@x.io");
+    CHECK(good.password.view() == "  pass word ");
+    CHECK(good.line == 2);
+
+    const auto expect_invalid = [&](std::size_t at, const char* reason) {
+        const auto row = make_user_row(records[at], columns, at - 1);
+        REQUIRE(row.verdict);
+        CHECK(*row.verdict == outcome::invalid);
+        CHECK(row.detail == reason);
+        CHECK(row.password.view().empty());
+    };
+    expect_invalid(2, "no email");
+    expect_invalid(3, "empty password");
+    expect_invalid(4, "1 fields, expected 3");
+    expect_invalid(5, "password is not valid UTF-8");
+}
+
+TEST_CASE("a secret string is wiped when moved from and when cleared") {
+    secret_string first("hunter2-long-enough-to-leave-sso");
+    secret_string second(std::move(first));
+    CHECK(first.view().empty());
+    CHECK(second.view() == "hunter2-long-enough-to-leave-sso");
+    second.wipe();
+    CHECK(second.view().empty());
+}
