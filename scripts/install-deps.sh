@@ -10,7 +10,7 @@ packages=(
     libboost1.81-dev libssl-dev ca-certificates
     libsimdjson-dev libspdlog-dev libconcurrentqueue-dev doctest-dev
     libcli11-dev libtomlplusplus-dev libsqlite3-dev libutf8proc-dev libsystemd-dev
-    nodejs npm openssl
+    nodejs npm openssl time
 )
 
 sudo_if_needed() {

@@ -1,0 +1,85 @@
+// Runs the convex-importd binary for integration tests and makes input files for it.
+// Standard library only. The binary's path comes from CONVEX_IMPORTD_BIN (set by ctest).
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const BINARY = process.env.CONVEX_IMPORTD_BIN ??
+    path.join(ROOT, "build/daemon/convex-importd");
+
+/** A temporary folder, removed by `remove()`. */
+export function tempFolder() {
+    const folder = mkdtempSync(path.join(tmpdir(), "cid-it-"));
+    return { path: folder, remove: () => rmSync(folder, { recursive: true, force: true }) };
+}
+
+/** Writes rows `[email, password, ...]` under `header` as a CRLF CSV file. */
+export function writeCsv(file, header, rows) {
+    const lines = [header, ...rows].map((row) => row.join(","));
+    writeFileSync(file, lines.join("\r\n") + "\r\n");
+    return file;
+}
+
+/**
+ * Distinct users, unique per test run. Passwords are random and share no 5-character piece
+ * with the emails, so a leak check can look for every piece of them.
+ */
+export function makeUsers(count, tag) {
+    const run = randomBytes(4).toString("hex");
+    return Array.from({ length: count }, (_, i) => [
+        `${tag}-${run}-${i}@example.com`,
+        `P#${randomBytes(9).toString("base64")}`,
+    ]);
+}
+
+/** Runs the binary (under `wrapper`, e.g. GNU time, when given) to completion; resolves with its exit code, stdout and stderr. */
+export async function run(args, { timeoutMs = 120_000, wrapper = [] } = {}) {
+    const [command, ...rest] = [...wrapper, BINARY, ...args];
+    const child = spawn(command, rest, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => { stdout += chunk; });
+    child.stderr.on("data", (chunk) => { stderr += chunk; });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const [code, signal] = await once(child, "exit");
+    clearTimeout(timer);
+    return { code, signal, stdout, stderr };
+}
+
+/** Starts the binary and returns the child; the caller stops it. */
+export function start(args) {
+    const child = spawn(BINARY, args, { stdio: ["ignore", "pipe", "pipe"] });
+    child.output = "";
+    child.stdout.on("data", (chunk) => { child.output += chunk; });
+    child.stderr.on("data", (chunk) => { child.output += chunk; });
+    return child;
+}
+
+/** Parses a results file into objects keyed by its header. */
+export function readResults(file) {
+    const [header, ...lines] = readFileSync(file, "utf8").trimEnd().split("\n");
+    const keys = header.split(",");
+    return lines.map((line) => {
+        const cells = line.split(",");
+        const row = Object.fromEntries(keys.map((key, i) => [key, cells[i]]));
+        row.detail = cells.slice(keys.length - 1).join(",");
+        return row;
+    });
+}
+
+/** Polls `condition` until it is true or `timeoutMs` passes. */
+export async function waitFor(condition, { timeoutMs = 60_000, what = "condition" } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        if (await condition()) {
+            return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+}

@@ -1,0 +1,58 @@
+// `convex-importd watch`: files dropped into the spool's inbox are imported and filed away.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, renameSync } from "node:fs";
+import { once } from "node:events";
+import path from "node:path";
+import { after, before, test } from "node:test";
+
+import { listAccounts, startBackend } from "./backend.mjs";
+import { makeUsers, readResults, start, tempFolder, waitFor, writeCsv } from "./daemon.mjs";
+
+let backend;
+let folder;
+
+before(async () => {
+    backend = await startBackend({ fast: true });
+    folder = tempFolder();
+});
+
+after(async () => {
+    await backend?.stop();
+    folder?.remove();
+});
+
+test("a file moved into inbox/ ends in done/ with its results, and the users exist", async () => {
+    const spool = path.join(folder.path, "spool");
+    const log = path.join(folder.path, "watch.log");
+    const daemon = start(["watch", "--url", backend.url, "--spool", spool, "--log-file", log]);
+    await waitFor(() => existsSync(path.join(spool, "inbox")), { what: "the spool folders" });
+
+    // Writers make the file elsewhere and rename it in, so it is never seen half-written.
+    const users = makeUsers(20, "watched");
+    const staged = writeCsv(path.join(folder.path, "team.csv"), ["email", "password"], users);
+    renameSync(staged, path.join(spool, "inbox", "team.csv"));
+
+    const results = path.join(spool, "done", "team.csv.results.csv");
+    await waitFor(() => existsSync(results), { what: "the results file" });
+    assert.ok(existsSync(path.join(spool, "done", "team.csv")));
+    assert.ok(!existsSync(path.join(spool, "inbox", "team.csv")));
+    assert.ok(!existsSync(path.join(spool, "processing", "team.csv")));
+    assert.deepEqual(readResults(results).map((row) => row.outcome), Array(20).fill("created"));
+    const accounts = new Set(await listAccounts(backend.url));
+    assert.ok(users.every(([email]) => accounts.has(email)));
+
+    const broken = writeCsv(path.join(folder.path, "broken.csv"), ["name", "phone"], [["a", "1"]]);
+    renameSync(broken, path.join(spool, "inbox", "broken.csv"));
+    const reason = path.join(spool, "failed", "broken.csv.error.txt");
+    await waitFor(() => existsSync(reason), { what: "the error file" });
+    assert.match(readFileSync(reason, "utf8"), /no email column/);
+    assert.ok(existsSync(path.join(spool, "failed", "broken.csv")));
+
+    daemon.kill("SIGTERM");
+    const [code] = await once(daemon, "exit");
+    assert.equal(code, 0, daemon.output);
+    const logged = readFileSync(log, "utf8");
+    assert.match(logged, /file claimed file=team\.csv bytes=\d+/);
+    assert.match(logged, /file finished file=team\.csv rows=20 created=20/);
+    assert.match(logged, /file failed file=broken\.csv reason=/);
+});
