@@ -34,6 +34,7 @@ struct command_line {
     std::string ca_file;
     std::string log_file;
     std::string log_level = "info";
+    std::vector<std::string> params;
     std::size_t concurrency = 16;
 };
 
@@ -45,13 +46,41 @@ void add_common_options(CLI::App& command, command_line& line) {
         ->capture_default_str();
     command.add_option("--ca-file", line.ca_file, "Extra CA certificates (PEM) for https")
         ->check(CLI::ExistingFile);
+    command.add_option("--param", line.params,
+                       "Pass column COLUMN as sign-up param NAME (COLUMN[=NAME], repeatable)");
     command.add_option("--log-file", line.log_file, "Also write log lines to this file");
     command.add_option("--log-level", line.log_level, "trace, debug, info, warn or error")
         ->capture_default_str();
 }
 
+// "Full Name=name" passes the column "Full Name" as the param "name"; "name" keeps the name.
+std::pair<std::string, std::string> parse_param(const std::string& text) {
+    const auto equals = text.rfind('=');
+    if (equals == std::string::npos) {
+        return {text, text};
+    }
+    if (equals == 0 || equals + 1 == text.size()) {
+        throw std::invalid_argument("--param " + text + ": expected COLUMN or COLUMN=NAME");
+    }
+    return {text.substr(0, equals), text.substr(equals + 1)};
+}
+
+void check_param_name(const std::string& name) {
+    for (const char* reserved : {"email", "password", "flow"}) {
+        if (name == reserved) {
+            throw std::invalid_argument("--param cannot set \"" + name +
+                                        "\": the importer sends it itself");
+        }
+    }
+}
+
 service_options to_service_options(const command_line& line) {
     service_options options;
+    for (const auto& param : line.params) {
+        auto [column, name] = parse_param(param);
+        check_param_name(name);
+        options.import.columns.params.emplace_back(std::move(column), std::move(name));
+    }
     options.url = parse_deployment_url(line.url);
     options.client.ca_file = line.ca_file;
     options.import.concurrency = line.concurrency;
