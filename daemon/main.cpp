@@ -7,10 +7,13 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <map>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "convex_importd/check.hpp"
 #include "convex_importd/logging.hpp"
 #include "convex_importd/service.hpp"
 #include "convex_importd/version.hpp"
@@ -36,9 +39,42 @@ struct command_line {
     std::string log_level = "info";
     std::vector<std::string> params;
     std::size_t concurrency = 16;
+
+    std::string delimiter;
+    std::string email_column;
+    std::string password_column;
+    bool no_header = false;
+    std::vector<std::string> columns;
+    std::string email_case = "lower";
+    std::size_t min_password_length = 8;
+    std::size_t max_record_bytes = 64 * 1024;
 };
 
-void add_common_options(CLI::App& command, command_line& line) {
+// Options that say how to read input files: every command that reads one takes them.
+void add_input_options(CLI::App& command, command_line& line) {
+    command.add_option("--delimiter", line.delimiter, "Field delimiter: , ; tab | (default: detect)")
+        ->check(CLI::IsMember({",", ";", "tab", "\t", "|"}));
+    command.add_option("--email-column", line.email_column, "Header name of the email column");
+    command.add_option("--password-column", line.password_column,
+                       "Header name of the password column");
+    command.add_flag("--no-header", line.no_header, "The file has no header row; see --columns");
+    command.add_option("--columns", line.columns, "Column names in order, with --no-header")
+        ->delimiter(',');
+    command.add_option("--param", line.params,
+                       "Pass column COLUMN as sign-up param NAME (COLUMN[=NAME], repeatable)");
+    command.add_option("--email-case", line.email_case, "lower (default) or preserve")
+        ->check(CLI::IsMember({"lower", "preserve"}));
+    command.add_option("--min-password-length", line.min_password_length,
+                       "Shorter passwords are invalid, in UTF-16 units; 0 turns it off")
+        ->capture_default_str();
+    command.add_option("--max-record-bytes", line.max_record_bytes,
+                       "Longer records are invalid")
+        ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20))
+        ->capture_default_str();
+}
+
+// Options for commands that talk to the deployment.
+void add_network_options(CLI::App& command, command_line& line) {
     command.add_option("--url", line.url, "Convex deployment URL, e.g. https://x.convex.cloud")
         ->required();
     command.add_option("--concurrency", line.concurrency, "Sign-ups in flight at once")
@@ -46,8 +82,6 @@ void add_common_options(CLI::App& command, command_line& line) {
         ->capture_default_str();
     command.add_option("--ca-file", line.ca_file, "Extra CA certificates (PEM) for https")
         ->check(CLI::ExistingFile);
-    command.add_option("--param", line.params,
-                       "Pass column COLUMN as sign-up param NAME (COLUMN[=NAME], repeatable)");
     command.add_option("--log-file", line.log_file, "Also write log lines to this file");
     command.add_option("--log-level", line.log_level, "trace, debug, info, warn or error")
         ->capture_default_str();
@@ -74,16 +108,41 @@ void check_param_name(const std::string& name) {
     }
 }
 
-service_options to_service_options(const command_line& line) {
-    service_options options;
+layout_options to_layout_options(const command_line& line) {
+    layout_options layout;
+    if (!line.delimiter.empty()) {
+        layout.delimiter = line.delimiter == "tab" ? '\t' : line.delimiter.front();
+    }
+    layout.header = !line.no_header;
+    layout.columns = line.columns;
+    if (line.no_header && line.columns.empty()) {
+        throw std::invalid_argument("--no-header needs --columns, e.g. --columns email,password");
+    }
+    layout.names.email_column = line.email_column;
+    layout.names.password_column = line.password_column;
     for (const auto& param : line.params) {
         auto [column, name] = parse_param(param);
         check_param_name(name);
-        options.import.columns.params.emplace_back(std::move(column), std::move(name));
+        layout.names.params.emplace_back(std::move(column), std::move(name));
     }
+    layout.max_record_bytes = line.max_record_bytes;
+    return layout;
+}
+
+row_rules to_row_rules(const command_line& line) {
+    row_rules rules;
+    rules.letter_case = line.email_case == "preserve" ? email_case::preserve : email_case::lower;
+    rules.min_password_length = line.min_password_length;
+    return rules;
+}
+
+service_options to_service_options(const command_line& line) {
+    service_options options;
     options.url = parse_deployment_url(line.url);
     options.client.ca_file = line.ca_file;
     options.import.concurrency = line.concurrency;
+    options.import.layout = to_layout_options(line);
+    options.import.rules = to_row_rules(line);
     return options;
 }
 
@@ -101,14 +160,20 @@ int main(int argc, char** argv) {
     auto* watch = app.add_subcommand("watch", "Import every CSV file dropped into SPOOL/inbox");
     watch->add_option("--spool", line.spool, "Spool folder (inbox, processing, done, failed)")
         ->required();
-    add_common_options(*watch, line);
+    add_network_options(*watch, line);
+    add_input_options(*watch, line);
 
     auto* import = app.add_subcommand("import", "Import one CSV file and exit");
     import->add_option("file", line.file, "CSV file with email and password columns")
         ->required()
         ->check(CLI::ExistingFile);
     import->add_option("--results", line.results, "Results file (default FILE.results.csv)");
-    add_common_options(*import, line);
+    add_network_options(*import, line);
+    add_input_options(*import, line);
+
+    auto* check = app.add_subcommand("check", "Read and check a CSV file; send nothing");
+    check->add_option("file", line.file, "CSV file to check")->required();
+    add_input_options(*check, line);
 
     try {
         app.parse(argc, argv);
@@ -117,6 +182,9 @@ int main(int argc, char** argv) {
     }
 
     try {
+        if (check->parsed()) {
+            return run_check_command(line.file, to_layout_options(line), to_row_rules(line));
+        }
         setup_logging({line.log_file, line.log_level});
         const service_options options = to_service_options(line);
         if (watch->parsed()) {

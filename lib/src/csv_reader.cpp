@@ -14,6 +14,8 @@ namespace {
 
 constexpr std::size_t chunk_bytes = 1 << 18;
 constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
+constexpr std::string_view utf16le_bom = "\xFF\xFE";
+constexpr std::string_view utf16be_bom = "\xFE\xFF";
 
 enum class scan_state { field_start, unquoted, quoted, quote_seen };
 
@@ -40,7 +42,7 @@ void csv_record::clear(std::size_t line) {
 }
 
 csv_reader::csv_reader(const std::filesystem::path& path, csv_options options)
-    : options_(options), buffer_(new char[chunk_bytes]) {
+    : options_(options), raw_(new char[chunk_bytes]) {
     for (unsigned char c : {'\r', '\n', '"'}) {
         stops_.unquoted[c] = true;
         stops_.quoted[c] = true;
@@ -67,25 +69,55 @@ bool csv_reader::refill() {
     return begin_ != end_;
 }
 
-void csv_reader::read_chunk() {
+std::size_t csv_reader::read_raw() {
     ssize_t n = 0;
     do {
-        n = ::read(fd_, buffer_.get(), chunk_bytes);
+        n = ::read(fd_, raw_.get(), chunk_bytes);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
         throw std::system_error(errno, std::generic_category(), "read");
     }
-    begin_ = 0;
-    end_ = static_cast<std::size_t>(n);
-    eof_ = n == 0;
+    bytes_read_ += static_cast<std::size_t>(n);
+    return static_cast<std::size_t>(n);
+}
 
+std::string_view csv_reader::skip_byte_order_mark(std::string_view raw) {
+    if (raw.starts_with(utf8_bom)) {
+        return raw.substr(utf8_bom.size());
+    }
+    if (raw.starts_with(utf16le_bom) || raw.starts_with(utf16be_bom)) {
+        const bool little = raw.starts_with(utf16le_bom);
+        encoding_ = little ? text_encoding::utf16le : text_encoding::utf16be;
+        decoder_.emplace(little ? byte_order::little_endian : byte_order::big_endian);
+        decoded_.reserve(chunk_bytes * 3 / 2);
+        return raw.substr(utf16le_bom.size());
+    }
+    return raw;
+}
+
+void csv_reader::read_chunk() {
+    const std::size_t n = read_raw();
+    eof_ = n == 0;
+    std::string_view raw(raw_.get(), n);
     if (first_chunk_) {
         first_chunk_ = false;
-        if (std::string_view(buffer_.get(), end_).starts_with(utf8_bom)) {
-            begin_ = utf8_bom.size();
-            bytes_consumed_ += begin_;
-        }
+        raw = skip_byte_order_mark(raw);
     }
+
+    if (!decoder_) {
+        data_ = raw.data();
+        begin_ = 0;
+        end_ = raw.size();
+        return;
+    }
+    decoded_.clear();
+    decoder_->decode(raw, decoded_);
+    if (eof_) {
+        decoder_->finish(decoded_);
+    }
+    data_ = decoded_.data();
+    begin_ = 0;
+    end_ = decoded_.size();
 }
 
 void csv_reader::append(csv_record& record, std::string_view text) {
@@ -121,7 +153,7 @@ bool csv_reader::next(csv_record& record) {
             return true;
         }
 
-        const char* data = buffer_.get();
+        const char* data = data_;
         const char c = data[begin_];
 
         if (state == scan_state::unquoted || state == scan_state::quoted) {

@@ -16,27 +16,12 @@
 #include "convex_importd/logging.hpp"
 #include "convex_importd/results_writer.hpp"
 #include "convex_importd/row_queue.hpp"
+#include "convex_importd/row_source.hpp"
 #include "convex_importd/signup_request.hpp"
 
 namespace convex_importd {
 
 namespace asio = boost::asio;
-
-namespace {
-
-// Reads records up to the header row, skipping blank lines. Returns the number skipped.
-std::size_t read_header(csv_reader& reader, csv_record& header) {
-    std::size_t blank = 0;
-    while (reader.next(header)) {
-        if (!header.blank()) {
-            return blank;
-        }
-        ++blank;
-    }
-    throw file_error("the file is empty; expected a header row with email and password");
-}
-
-}  // namespace
 
 /// What one run shares between the reader thread, the workers and the caller.
 struct import_job::run_state {
@@ -64,33 +49,24 @@ struct import_job::run_state {
 
 namespace {
 
-column_map open_and_map(const import_options& options, csv_reader& reader, csv_record& record,
-                        std::size_t& blank) {
-    blank += read_header(reader, record);
-    try {
-        return map_header(record, options.columns);
-    } catch (const header_error& error) {
-        throw file_error("line " + std::to_string(record.line()) + ": " + error.what() +
-                         "; expected columns email,password");
+void warn_unknown_columns(const std::filesystem::path& input, const column_map& columns) {
+    if (columns.unknown.empty()) {
+        return;
     }
+    std::string names;
+    for (const auto& name : columns.unknown) {
+        names += (names.empty() ? "" : ",") + name;
+    }
+    log::csv().warn("unknown columns ignored file={} columns={}",
+                    log_value(input.filename().string()), log_value(names));
 }
 
 // The first pass: every record is read once so that a structural fault fails the file
 // before the first sign-up. Returns the number of data records.
-std::size_t validate(const std::filesystem::path& input, const import_options& options) {
-    csv_reader reader(input, options.csv);
+std::size_t count_records(const std::filesystem::path& input, const file_layout& layout) {
+    csv_reader reader(input, layout.csv);
+    skip_to_data(reader, layout);
     csv_record record;
-    std::size_t blank = 0;
-    const column_map columns = open_and_map(options, reader, record, blank);
-    if (!columns.unknown.empty()) {
-        std::string names;
-        for (const auto& name : columns.unknown) {
-            names += (names.empty() ? "" : ",") + name;
-        }
-        log::csv().warn("unknown columns ignored file={} columns={}", input.filename().string(),
-                        names);
-    }
-
     std::size_t records = 0;
     while (reader.next(record)) {
         records += record.blank() ? 0 : 1;
@@ -98,31 +74,29 @@ std::size_t validate(const std::filesystem::path& input, const import_options& o
     return records;
 }
 
-// The second pass: rows go to the queue in file order.
-void stream_rows(const std::filesystem::path& input, const import_options& options,
-                 row_queue& queue, std::size_t& blank_lines) {
-    csv_reader reader(input, options.csv);
-    csv_record record;
-    const column_map columns = open_and_map(options, reader, record, blank_lines);
-
-    std::size_t index = 0;
-    while (reader.next(record)) {
-        if (record.blank()) {
-            ++blank_lines;
-            continue;
-        }
-        if (!queue.push(make_user_row(record, columns, index++))) {
-            return;
+// The second pass: checked rows go to the queue in file order.
+void stream_rows(const std::filesystem::path& input, const file_layout& layout,
+                 const row_rules& rules, row_queue& queue, std::size_t& blank_lines) {
+    row_source rows(input, layout, rules);
+    user_row row;
+    while (rows.next(row)) {
+        if (!queue.push(std::move(row))) {
+            break;
         }
     }
+    blank_lines = rows.blank_lines();
 }
 
 void read_file(const std::filesystem::path& input, const import_options& options,
                row_queue& queue, std::exception_ptr& failure, std::size_t& records,
                std::size_t& blank_lines) {
     try {
-        records = validate(input, options);
-        stream_rows(input, options, queue, blank_lines);
+        const file_layout layout = find_layout(input, options.layout);
+        warn_unknown_columns(input, layout.columns);
+        records = count_records(input, layout);
+        stream_rows(input, layout, options.rules, queue, blank_lines);
+    } catch (const layout_error& error) {
+        failure = std::make_exception_ptr(file_error(error.what()));
     } catch (const csv_error& error) {
         failure = std::make_exception_ptr(file_error(error.what()));
     } catch (const std::system_error& error) {

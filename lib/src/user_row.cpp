@@ -32,21 +32,22 @@ std::string lower_ascii(std::string_view text) {
     return out;
 }
 
-std::string header_name(const csv_record& header, std::size_t index) {
-    return lower_ascii(trim(header.field(index)));
+// Whether header name `name` is the column asked for, or one of its aliases.
+template <std::size_t N>
+bool names_column(const std::string& name, const std::string& wanted,
+                  const std::array<const char*, N>& aliases) {
+    const std::string key = lower_ascii(trim(name));
+    return wanted.empty() ? std::find(aliases.begin(), aliases.end(), key) != aliases.end()
+                          : key == lower_ascii(trim(wanted));
 }
 
 // Finds the one column whose name is `wanted` or, when `wanted` is empty, one of `aliases`.
 template <std::size_t N>
-std::size_t find_column(const csv_record& header, const std::string& wanted,
+std::size_t find_column(const std::vector<std::string>& names, const std::string& wanted,
                         const std::array<const char*, N>& aliases, std::string_view role) {
     std::optional<std::size_t> found;
-    for (std::size_t i = 0; i < header.size(); ++i) {
-        const std::string name = header_name(header, i);
-        const bool match = wanted.empty()
-                               ? std::find(aliases.begin(), aliases.end(), name) != aliases.end()
-                               : name == lower_ascii(trim(wanted));
-        if (!match) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (!names_column(names[i], wanted, aliases)) {
             continue;
         }
         if (found) {
@@ -62,10 +63,11 @@ std::size_t find_column(const csv_record& header, const std::string& wanted,
     return *found;
 }
 
-std::optional<std::size_t> find_named(const csv_record& header, std::string_view name) {
+std::optional<std::size_t> find_named(const std::vector<std::string>& names,
+                                      std::string_view name) {
     const std::string wanted = lower_ascii(trim(name));
-    for (std::size_t i = 0; i < header.size(); ++i) {
-        if (header_name(header, i) == wanted) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (lower_ascii(trim(names[i])) == wanted) {
             return i;
         }
     }
@@ -79,20 +81,45 @@ user_row invalid_row(user_row row, std::string reason) {
     return row;
 }
 
+// For a record whose fields may have slipped into the wrong columns: any of them could be
+// a password, so none is kept.
+user_row untrusted_row(user_row row, std::string reason) {
+    row.email.clear();
+    return invalid_row(std::move(row), std::move(reason));
+}
+
 bool valid_utf8(std::string_view text) {
     return simdjson::validate_utf8(text.data(), text.size());
 }
 
 }  // namespace
 
-column_map map_header(const csv_record& header, const column_options& options) {
+std::vector<std::string> header_names(const csv_record& header) {
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < header.size(); ++i) {
+        names.emplace_back(header.field(i));
+    }
+    return names;
+}
+
+int required_columns_found(const std::vector<std::string>& names,
+                           const column_options& options) {
+    const auto has = [&names](const std::string& wanted, const auto& aliases) {
+        return std::any_of(names.begin(), names.end(), [&](const std::string& name) {
+            return names_column(name, wanted, aliases);
+        });
+    };
+    return (has(options.email_column, email_aliases) ? 1 : 0) +
+           (has(options.password_column, password_aliases) ? 1 : 0);
+}
+
+column_map map_header(const std::vector<std::string>& names, const column_options& options) {
     column_map columns;
-    columns.email = find_column(header, options.email_column, email_aliases, "email");
-    columns.password =
-        find_column(header, options.password_column, password_aliases, "password");
+    columns.email = find_column(names, options.email_column, email_aliases, "email");
+    columns.password = find_column(names, options.password_column, password_aliases, "password");
 
     for (const auto& [column, param] : options.params) {
-        const auto index = find_named(header, column);
+        const auto index = find_named(names, column);
         if (!index) {
             throw header_error("no column \"" + column + "\" for --param in the header");
         }
@@ -101,8 +128,8 @@ column_map map_header(const csv_record& header, const column_options& options) {
 
     // Trailing empty header cells come from spreadsheets that pad every row; they are no
     // column, so a row that leaves them out is not short.
-    std::size_t width = header.size();
-    while (width > 0 && trim(header.field(width - 1)).empty()) {
+    std::size_t width = names.size();
+    while (width > 0 && trim(names[width - 1]).empty()) {
         --width;
     }
     columns.header_fields = width;
@@ -111,8 +138,8 @@ column_map map_header(const csv_record& header, const column_options& options) {
         const bool used = i == columns.email || i == columns.password ||
                           std::any_of(columns.params.begin(), columns.params.end(),
                                       [i](const auto& p) { return p.first == i; });
-        if (!used && !trim(header.field(i)).empty()) {
-            columns.unknown.emplace_back(trim(header.field(i)));
+        if (!used && !trim(names[i]).empty()) {
+            columns.unknown.emplace_back(trim(names[i]));
         }
     }
     return columns;
@@ -140,44 +167,48 @@ void secret_string::wipe() {
     text_.clear();
 }
 
-user_row make_user_row(const csv_record& record, const column_map& columns, std::size_t index) {
+user_row make_user_row(const csv_record& record, const column_map& columns, std::size_t index,
+                       const row_rules& rules) {
     user_row row;
     row.index = index;
     row.line = record.line();
 
     if (record.oversized()) {
-        return invalid_row(std::move(row), "record longer than the size limit");
+        return untrusted_row(std::move(row), "record longer than the size limit");
     }
     const std::size_t needed = std::max(columns.email, columns.password) + 1;
     if (record.size() < needed) {
-        return invalid_row(std::move(row), std::to_string(record.size()) + " fields, expected " +
-                                               std::to_string(columns.header_fields));
+        return untrusted_row(std::move(row), std::to_string(record.size()) +
+                                                 " fields, expected " +
+                                                 std::to_string(columns.header_fields));
     }
-
-    const std::string_view email = trim(record.field(columns.email));
-    if (!valid_utf8(email)) {
-        return invalid_row(std::move(row), "email is not valid UTF-8");
+    const std::string_view email = record.field(columns.email);
+    const std::string_view password = record.field(columns.password);
+    if (!valid_utf8(email) || !valid_utf8(password)) {
+        return untrusted_row(std::move(row), "not valid UTF-8");
     }
-    row.email = email;
-    row.password = secret_string(record.field(columns.password));
-
-    if (row.email.empty()) {
-        return invalid_row(std::move(row), "no email");
-    }
-    if (row.password.view().empty()) {
-        return invalid_row(std::move(row), "empty password");
-    }
-    if (!valid_utf8(row.password.view())) {
-        return invalid_row(std::move(row), "password is not valid UTF-8");
-    }
-
     for (const auto& [field, name] : columns.params) {
         const std::string_view value = field < record.size() ? record.field(field) : "";
         if (!valid_utf8(value)) {
-            return invalid_row(std::move(row), "column for param " + name + " is not UTF-8");
+            return untrusted_row(std::move(row), "not valid UTF-8");
         }
         row.params.emplace_back(name, value);
     }
+
+    email_check checked = normalise_email(email, rules.letter_case);
+    row.email = std::move(checked.email);
+    if (checked.problem) {
+        return invalid_row(std::move(row), std::move(*checked.problem));
+    }
+    if (password.empty()) {
+        return invalid_row(std::move(row), "empty password");
+    }
+    if (utf16_length(password) < rules.min_password_length) {
+        return invalid_row(std::move(row), "password shorter than " +
+                                               std::to_string(rules.min_password_length) +
+                                               " characters");
+    }
+    row.password = secret_string(password);
     return row;
 }
 

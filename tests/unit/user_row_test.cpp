@@ -24,7 +24,7 @@ std::vector<csv_record> records_of(std::string_view text) {
 
 TEST_CASE("header names are trimmed, matched without case, and aliases are known") {
     const auto records = records_of(" Phone ,E-Mail , TEMPORARY Password,,\n");
-    const auto columns = map_header(records[0], {});
+    const auto columns = map_header(header_names(records[0]), {});
     CHECK(columns.email == 1);
     CHECK(columns.password == 2);
     CHECK(columns.header_fields == 3);
@@ -33,10 +33,10 @@ TEST_CASE("header names are trimmed, matched without case, and aliases are known
 
 TEST_CASE("a header without the password column, or with two email columns, is refused") {
     const auto missing = records_of("email,name\n");
-    CHECK_THROWS_WITH_AS(map_header(missing[0], {}), "no password column in the header",
+    CHECK_THROWS_WITH_AS(map_header(header_names(missing[0]), {}), "no password column in the header",
                          header_error);
     const auto twice = records_of("email,mail,password\n");
-    CHECK_THROWS_WITH_AS(map_header(twice[0], {}),
+    CHECK_THROWS_WITH_AS(map_header(header_names(twice[0]), {}),
                          "the header names the email column twice (1 and 2)", header_error);
 }
 
@@ -46,40 +46,59 @@ TEST_CASE("named columns and params are found by their own names") {
     options.email_column = "Login";
     options.password_column = "secret";
     options.params.emplace_back("full name", "name");
-    const auto columns = map_header(records[0], options);
+    const auto columns = map_header(header_names(records[0]), options);
     CHECK(columns.email == 0);
     CHECK(columns.password == 1);
     REQUIRE(columns.params.size() == 1);
     CHECK(columns.params[0] == std::pair<std::size_t, std::string>{2, "name"});
 }
 
-TEST_CASE("rows: emails are trimmed, passwords kept byte for byte, faults are invalid") {
+TEST_CASE("rows: emails are normalised, passwords kept byte for byte, faults are invalid") {
     const auto records = records_of(
         "email,password,name\n"
-        " \ta@x.io ,  pass word \n"
-        ",pw-1\n"
+        " \tA@X.io ,  pass word \n"
+        ",pw-long-enough\n"
         "b@x.io,\n"
         "c@x.io\n"
-        "d@x.io,\xff\xfe\n");
-    const auto columns = map_header(records[0], {});
+        "d@x.io,\xff\xfe-long-enough\n"
+        "e@x.io,Seven77\n"
+        "not-an-email,long-enough-1\n");
+    const auto columns = map_header(header_names(records[0]), {});
+    const row_rules rules;
 
-    const auto good = make_user_row(records[1], columns, 0);
+    const auto good = make_user_row(records[1], columns, 0, rules);
     CHECK_FALSE(good.verdict);
     CHECK(good.email == "a@x.io");
     CHECK(good.password.view() == "  pass word ");
     CHECK(good.line == 2);
 
-    const auto expect_invalid = [&](std::size_t at, const char* reason) {
-        const auto row = make_user_row(records[at], columns, at - 1);
+    const auto expect_invalid = [&](std::size_t at, const char* reason, const char* email) {
+        const auto row = make_user_row(records[at], columns, at - 1, rules);
         REQUIRE(row.verdict);
         CHECK(*row.verdict == outcome::invalid);
         CHECK(row.detail == reason);
+        CHECK(row.email == email);
         CHECK(row.password.view().empty());
     };
-    expect_invalid(2, "no email");
-    expect_invalid(3, "empty password");
-    expect_invalid(4, "1 fields, expected 3");
-    expect_invalid(5, "password is not valid UTF-8");
+    expect_invalid(2, "no email", "");
+    expect_invalid(3, "empty password", "b@x.io");
+    expect_invalid(4, "1 fields, expected 3", "");
+    expect_invalid(5, "not valid UTF-8", "");
+    expect_invalid(6, "password shorter than 8 characters", "e@x.io");
+    expect_invalid(7, "email has no @", "not-an-email");
+}
+
+TEST_CASE("the password length check counts UTF-16 units and can be turned off") {
+    const auto records =
+        records_of("email,password\na@x.io,\xF0\x9F\x94\x91\xF0\x9F\x94\x91" "abcd\n");
+    const auto columns = map_header(header_names(records[0]), {});
+    CHECK_FALSE(make_user_row(records[1], columns, 0, row_rules{}).verdict);  // 2+2+4 units
+
+    row_rules strict;
+    strict.min_password_length = 9;
+    CHECK(make_user_row(records[1], columns, 0, strict).verdict == outcome::invalid);
+    strict.min_password_length = 0;
+    CHECK_FALSE(make_user_row(records[1], columns, 0, strict).verdict);
 }
 
 TEST_CASE("a secret string is wiped when moved from and when cleared") {

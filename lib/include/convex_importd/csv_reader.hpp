@@ -4,10 +4,13 @@
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "convex_importd/utf16_decoder.hpp"
 
 namespace convex_importd {
 
@@ -22,8 +25,9 @@ public:
     /// True when the record passed the reader's size limit; its fields are then truncated.
     bool oversized() const { return oversized_; }
 
-    /// True when every field is empty: a blank line or a line of delimiters only.
-    bool blank() const { return text_.empty(); }
+    /// True when no field holds more than spaces and tabs: a blank line, or a line of
+    /// delimiters only (spreadsheets pad with those).
+    bool blank() const { return text_.find_first_not_of(" \t") == std::string::npos; }
 
 private:
     friend class csv_reader;
@@ -41,9 +45,12 @@ struct csv_options {
     std::size_t max_record_bytes = 64 * 1024;
 };
 
+enum class text_encoding : std::uint8_t { utf8, utf16le, utf16be };
+
 /// Streams RFC 4180 records from a file in fixed-size chunks: LF, CRLF or lone CR end a
-/// record, quoted fields may hold delimiters, doubled quotes and line breaks, and a UTF-8
-/// byte-order mark is skipped. Not thread-safe; one reader per thread.
+/// record, quoted fields may hold delimiters, doubled quotes and line breaks. A UTF-8
+/// byte-order mark is skipped; a UTF-16 one (LE or BE) switches to decoding UTF-16 into
+/// UTF-8. Not thread-safe; one reader per thread.
 class csv_reader {
 public:
     /// Opens the file; throws std::system_error naming the path when it cannot be read.
@@ -56,15 +63,18 @@ public:
     /// Throws csv_error for a fault that makes the rest of the file unreadable.
     bool next(csv_record& record);
 
-    std::size_t bytes_read() const { return bytes_consumed_; }
+    /// Bytes of the file read so far, for progress.
+    std::size_t bytes_read() const { return bytes_read_; }
+
+    /// The encoding found from the byte-order mark; known once the first record is read.
+    text_encoding encoding() const { return encoding_; }
 
 private:
     bool refill();
     void read_chunk();
-    void consume(std::size_t n) {
-        begin_ += n;
-        bytes_consumed_ += n;
-    }
+    void consume(std::size_t n) { begin_ += n; }
+    std::size_t read_raw();
+    std::string_view skip_byte_order_mark(std::string_view raw);
     void append(csv_record& record, std::string_view text);
     void finish_field(csv_record& record);
 
@@ -76,10 +86,14 @@ private:
 
     int fd_ = -1;
     csv_options options_;
-    std::unique_ptr<char[]> buffer_;
+    std::unique_ptr<char[]> raw_;
+    std::string decoded_;
+    std::optional<utf16_decoder> decoder_;
+    text_encoding encoding_ = text_encoding::utf8;
+    const char* data_ = nullptr;  // the current chunk: raw_, or decoded_ for UTF-16
     std::size_t begin_ = 0;
     std::size_t end_ = 0;
-    std::size_t bytes_consumed_ = 0;
+    std::size_t bytes_read_ = 0;
     std::size_t line_ = 1;
     stop_bytes stops_;
     bool last_was_cr_ = false;

@@ -9,7 +9,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
-#include "convex_importd/csv_reader.hpp"
+#include "convex_importd/file_layout.hpp"
 #include "convex_importd/summary.hpp"
 #include "convex_importd/user_row.hpp"
 
@@ -21,8 +21,8 @@ class row_queue;
 struct import_options {
     std::size_t concurrency = 16;
     std::size_t queue_capacity = 1024;
-    csv_options csv;
-    column_options columns;
+    layout_options layout;
+    row_rules rules;
 };
 
 /// The file cannot be imported at all (unreadable, no usable header, broken quoting). No

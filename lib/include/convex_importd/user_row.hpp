@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "convex_importd/csv_reader.hpp"
+#include "convex_importd/email.hpp"
 #include "convex_importd/outcome.hpp"
 
 namespace convex_importd {
@@ -35,9 +36,23 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/// Maps a header row to columns: names are trimmed and matched case-insensitively, with the
-/// common aliases ("e-mail", "temporary password", ...). Throws header_error.
-column_map map_header(const csv_record& header, const column_options& options);
+/// Maps header names to columns: names are trimmed and matched case-insensitively, with the
+/// common aliases ("e-mail", "temporary password", ...). Throws header_error; its message
+/// names columns, never a cell that could be data.
+column_map map_header(const std::vector<std::string>& names, const column_options& options);
+
+/// The fields of a header record as names.
+std::vector<std::string> header_names(const csv_record& header);
+
+/// How many of the required columns (email, password) the names hold: 0, 1 or 2.
+int required_columns_found(const std::vector<std::string>& names, const column_options& options);
+
+/// The checks a row must pass before it is sent.
+struct row_rules {
+    email_case letter_case = email_case::lower;
+    /// In UTF-16 code units, as Convex Auth counts; 0 turns the check off.
+    std::size_t min_password_length = 8;
+};
 
 /// A string that is overwritten with zeros when it is destroyed or cleared, for passwords
 /// and request bodies. Move-only, so that no stray copy outlives its use.
@@ -71,9 +86,11 @@ struct user_row {
     std::string detail;
 };
 
-/// Builds the row for one data record: trims the email, checks that the fields are there and
-/// are valid UTF-8. A faulty record becomes an `invalid` row with a reason that never quotes
-/// the record's text.
-user_row make_user_row(const csv_record& record, const column_map& columns, std::size_t index);
+/// Builds the row for one data record: checks that the fields are there and are valid UTF-8,
+/// normalises the email, checks the password's length. A faulty record becomes an `invalid`
+/// row with a reason that never quotes the record's text; when the record's fields cannot be
+/// trusted to be in their columns (too few, too long, not UTF-8) its email is left out too.
+user_row make_user_row(const csv_record& record, const column_map& columns, std::size_t index,
+                       const row_rules& rules);
 
 }  // namespace convex_importd

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace convex_importd {
+
+enum class email_case : std::uint8_t { lower, preserve };
+
+/// An email ready to send, or why it cannot be sent.
+struct email_check {
+    std::string email;
+    std::optional<std::string> problem;
+};
+
+/// Normalises an email from a file: trims spaces and tabs, applies Unicode NFC, lower-cases
+/// unless told to preserve case, then checks a practical syntax: one `@`, a non-empty local
+/// part, a domain with a dot, no spaces or control characters. Convex Auth stores emails as
+/// given, so two spellings of one address would become two accounts without this.
+/// `text` must be valid UTF-8.
+email_check normalise_email(std::string_view text, email_case letter_case);
+
+/// The length of UTF-8 `text` in UTF-16 code units, as JavaScript's `length` counts it.
+std::size_t utf16_length(std::string_view text);
+
+}  // namespace convex_importd

@@ -1,0 +1,161 @@
+#include "convex_importd/file_layout.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+
+namespace convex_importd {
+
+namespace {
+
+constexpr std::array<char, 4> candidate_delimiters{',', ';', '\t', '|'};
+constexpr const char* no_header_message = "no header row; expected columns email,password";
+
+std::string delimiter_name(char delimiter) {
+    return delimiter == '\t' ? std::string("TAB") : std::string(1, delimiter);
+}
+
+std::string at_line(std::size_t line, const std::string& what) {
+    return "line " + std::to_string(line) + ": " + what;
+}
+
+// The first record that is not blank, or false for a file without one.
+bool first_record(csv_reader& reader, csv_record& record) {
+    while (reader.next(record)) {
+        if (!record.blank()) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Faults of the first line that no delimiter can mend.
+void check_encoding(const csv_record& record) {
+    for (std::size_t i = 0; i < record.size(); ++i) {
+        const std::string_view field = record.field(i);
+        if (field.find('\0') != std::string_view::npos) {
+            throw layout_error(at_line(record.line(),
+                                       "the file holds NUL bytes: it looks like UTF-16 without a "
+                                       "byte-order mark; save it as UTF-8"));
+        }
+        if (!simdjson::validate_utf8(field.data(), field.size())) {
+            throw layout_error(at_line(record.line(),
+                                       "the first line is not valid UTF-8 (a legacy encoding "
+                                       "such as Windows-1252?); save the file as UTF-8"));
+        }
+    }
+}
+
+/// What reading the first line with one delimiter gave.
+struct attempt {
+    char delimiter = ',';
+    std::size_t line = 0;
+    std::size_t fields = 0;
+    int required_found = 0;
+    std::optional<column_map> columns;
+    std::string problem;
+    text_encoding encoding = text_encoding::utf8;
+};
+
+attempt try_delimiter(const std::filesystem::path& file, const layout_options& options,
+                      char delimiter) {
+    csv_reader reader(file, {delimiter, options.max_record_bytes});
+    csv_record record;
+    if (!first_record(reader, record)) {
+        throw layout_error("the file is empty; expected a header row with columns "
+                           "email,password");
+    }
+    check_encoding(record);
+
+    attempt result{delimiter, record.line(), record.size(), 0, {}, {}, reader.encoding()};
+    const auto names = options.header ? header_names(record) : options.columns;
+    result.required_found = required_columns_found(names, options.names);
+    try {
+        result.columns = map_header(names, options.names);
+    } catch (const header_error& error) {
+        result.problem = error.what();
+    }
+    return result;
+}
+
+// Without a header the names come from the command line, so a delimiter fits when it splits
+// the first line into as many fields as there are names.
+bool fits(const attempt& tried, const layout_options& options) {
+    if (!tried.columns) {
+        return false;
+    }
+    return options.header || tried.fields == options.columns.size();
+}
+
+file_layout to_layout(const attempt& chosen, const layout_options& options) {
+    file_layout layout;
+    layout.csv = {chosen.delimiter, options.max_record_bytes};
+    layout.columns = *chosen.columns;
+    layout.header = options.header;
+    layout.header_line = options.header ? chosen.line : 0;
+    layout.encoding = chosen.encoding;
+    return layout;
+}
+
+[[noreturn]] void explain_failure(const std::vector<attempt>& attempts,
+                                  const layout_options& options) {
+    const auto best = std::max_element(
+        attempts.begin(), attempts.end(),
+        [](const attempt& a, const attempt& b) { return a.required_found < b.required_found; });
+    if (!options.header) {
+        throw layout_error(at_line(best->line, "cannot tell the delimiter: no candidate splits "
+                                               "the first line into " +
+                                                   std::to_string(options.columns.size()) +
+                                                   " fields; use --delimiter"));
+    }
+    if (best->required_found == 0) {
+        throw layout_error(at_line(best->line, no_header_message));
+    }
+    throw layout_error(at_line(best->line, best->problem + "; expected columns email,password"));
+}
+
+}  // namespace
+
+file_layout find_layout(const std::filesystem::path& file, const layout_options& options) {
+    std::vector<attempt> attempts;
+    if (options.delimiter) {
+        attempts.push_back(try_delimiter(file, options, *options.delimiter));
+    } else {
+        for (const char delimiter : candidate_delimiters) {
+            attempts.push_back(try_delimiter(file, options, delimiter));
+        }
+    }
+
+    std::vector<const attempt*> fitting;
+    for (const auto& tried : attempts) {
+        if (fits(tried, options)) {
+            fitting.push_back(&tried);
+        }
+    }
+    if (fitting.empty()) {
+        explain_failure(attempts, options);
+    }
+    if (fitting.size() > 1) {
+        throw layout_error(at_line(fitting[0]->line,
+                                   "cannot tell the delimiter: both " +
+                                       delimiter_name(fitting[0]->delimiter) + " and " +
+                                       delimiter_name(fitting[1]->delimiter) +
+                                       " fit the first line; use --delimiter"));
+    }
+    return to_layout(*fitting[0], options);
+}
+
+std::size_t skip_to_data(csv_reader& reader, const file_layout& layout) {
+    if (!layout.header) {
+        return 0;
+    }
+    csv_record record;
+    std::size_t blank = 0;
+    while (reader.next(record) && record.blank()) {
+        ++blank;
+    }
+    return blank;
+}
+
+}  // namespace convex_importd
