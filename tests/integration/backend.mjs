@@ -80,6 +80,16 @@ export async function listAccounts(url) {
     return reply.value;
 }
 
+/** Every user's email and name, as the app's profile() stored them. */
+export async function listUsers(url) {
+    const path = "testing:listUsers";
+    const reply = await httpJson(`${url}/api/query`, "POST", { path, args: {}, format: "json" });
+    if (reply.status !== "success") {
+        throw new Error(`listUsers: ${reply.errorMessage ?? JSON.stringify(reply)}`);
+    }
+    return reply.value;
+}
+
 function collectTail(stream, tail) {
     createInterface({ input: stream }).on("line", (line) => {
         tail.push(line);

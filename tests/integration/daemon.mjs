@@ -60,16 +60,46 @@ export function start(args) {
     return child;
 }
 
+/** Splits CSV text into records of fields (RFC 4180 quoting). */
+export function parseCsv(text) {
+    const records = [];
+    let record = [];
+    let field = "";
+    let quoted = false;
+    for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (quoted) {
+            if (c === '"' && text[i + 1] === '"') {
+                field += '"';
+                i++;
+            } else if (c === '"') {
+                quoted = false;
+            } else {
+                field += c;
+            }
+        } else if (c === '"') {
+            quoted = true;
+        } else if (c === ",") {
+            record.push(field);
+            field = "";
+        } else if (c === "\n") {
+            records.push([...record, field]);
+            record = [];
+            field = "";
+        } else {
+            field += c;
+        }
+    }
+    if (field !== "" || record.length > 0) {
+        records.push([...record, field]);
+    }
+    return records;
+}
+
 /** Parses a results file into objects keyed by its header. */
 export function readResults(file) {
-    const [header, ...lines] = readFileSync(file, "utf8").trimEnd().split("\n");
-    const keys = header.split(",");
-    return lines.map((line) => {
-        const cells = line.split(",");
-        const row = Object.fromEntries(keys.map((key, i) => [key, cells[i]]));
-        row.detail = cells.slice(keys.length - 1).join(",");
-        return row;
-    });
+    const [keys, ...records] = parseCsv(readFileSync(file, "utf8"));
+    return records.map((cells) => Object.fromEntries(keys.map((key, i) => [key, cells[i]])));
 }
 
 /** Polls `condition` until it is true or `timeoutMs` passes. */

@@ -28,6 +28,15 @@ const sha256Crypto = {
     },
 };
 
+// Like most apps, keep the name the sign-up passes in, so tests can see params arrive.
+function profile(params) {
+    const fields = { email: params.email };
+    if (typeof params.name === "string") {
+        fields.name = params.name;
+    }
+    return fields;
+}
+
 export const { auth, signIn, signOut, store, isAuthenticated } = convexAuth({
-    providers: [Password(fastHashing ? { crypto: sha256Crypto } : {})],
+    providers: [Password(fastHashing ? { crypto: sha256Crypto, profile } : { profile })],
 });

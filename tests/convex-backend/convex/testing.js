@@ -12,3 +12,12 @@ export const listAccounts = query({
         return accounts.map((account) => account.providerAccountId);
     },
 });
+
+// The users' emails and names, so tests can check what sign-up params reached profile().
+export const listUsers = query({
+    args: {},
+    handler: async (ctx) => {
+        const users = await ctx.db.query("users").collect();
+        return users.map((user) => ({ email: user.email, name: user.name ?? null }));
+    },
+});
