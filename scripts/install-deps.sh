@@ -10,6 +10,7 @@ packages=(
     libboost1.81-dev libssl-dev ca-certificates
     libsimdjson-dev libspdlog-dev libconcurrentqueue-dev doctest-dev
     libcli11-dev libtomlplusplus-dev libsqlite3-dev libutf8proc-dev libsystemd-dev
+    clang libclang-rt-14-dev
     nodejs npm openssl time
 )
 

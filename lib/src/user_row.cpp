@@ -88,6 +88,15 @@ user_row untrusted_row(user_row row, std::string reason) {
     return invalid_row(std::move(row), std::move(reason));
 }
 
+// The record's width without the empty cells that spreadsheets pad rows with.
+std::size_t fields_in_use(const csv_record& record) {
+    std::size_t used = record.size();
+    while (used > 0 && trim(record.field(used - 1)).empty()) {
+        --used;
+    }
+    return used;
+}
+
 bool valid_utf8(std::string_view text) {
     return simdjson::validate_utf8(text.data(), text.size());
 }
@@ -180,6 +189,12 @@ user_row make_user_row(const csv_record& record, const column_map& columns, std:
     if (record.size() < needed) {
         return untrusted_row(std::move(row), std::to_string(record.size()) +
                                                  " fields, expected " +
+                                                 std::to_string(columns.header_fields));
+    }
+    if (const std::size_t used = fields_in_use(record); used > columns.header_fields) {
+        // A delimiter inside an unquoted value (a comma in a password) shifts every later
+        // field; sending what lands in the password column would sign up a wrong password.
+        return untrusted_row(std::move(row), std::to_string(used) + " fields, expected " +
                                                  std::to_string(columns.header_fields));
     }
     const std::string_view email = record.field(columns.email);

@@ -1,7 +1,7 @@
-// Measures fast-mode sign-ups per second through the HTTP API, sequentially and concurrently,
+// Measures sign-ups per second (fast mode unless --scrypt) through the HTTP API, sequentially and concurrently,
 // reporting each block of 1,000 so a slowdown as the tables grow shows up.
 // Usage: node bench.mjs [--count 10000] [--concurrency 32] [--block 1000] [-- server flags]
-//        node bench.mjs --url http://127.0.0.1:PORT ...   (a server already running)
+//        node bench.mjs --url http://127.0.0.1:PORT [--prefix p] ...  (a server already running)
 import http from "node:http";
 import { parseArgs } from "node:util";
 import { listAccounts, startBackend } from "../integration/backend.mjs";
@@ -12,6 +12,8 @@ const { values, positionals } = parseArgs({
         concurrency: { type: "string", default: "1" },
         block: { type: "string", default: "1000" },
         url: { type: "string" },
+        prefix: { type: "string", default: "user" },
+        scrypt: { type: "boolean", default: false },
     },
     allowPositionals: true,
 });
@@ -43,7 +45,7 @@ function signUp(url, email) {
 }
 
 const backend = values.url === undefined
-    ? await startBackend({ fast: true, extraArgs: positionals })
+    ? await startBackend({ fast: !values.scrypt, extraArgs: positionals })
     : { url: values.url, stats: async () => ({}), stop: async () => {} };
 try {
     let next = 0;
@@ -53,7 +55,7 @@ try {
     const rates = [];
     const worker = async () => {
         while (next < count) {
-            const email = `user${next++}@example.com`;
+            const email = `${values.prefix}${next++}@example.com`;
             const status = await signUp(backend.url, email);
             if (status !== "success") {
                 throw new Error(`sign-up of ${email} answered ${status}`);

@@ -1,7 +1,7 @@
 // The real-world inputs of tests/data/cases (copied from ../shared/cases), each imported
 // against the real Convex Auth code with the outcome its README table gives.
 import assert from "node:assert/strict";
-import { copyFileSync, readFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
@@ -176,4 +176,39 @@ test("case-16: bad rows are invalid with reasons, sent nowhere, leaked nowhere",
             assert.ok(!written.includes(piece), `output holds a piece of a password: ${piece}`);
         }
     }
+});
+
+test("Excel's Unicode text: UTF-16LE with a byte-order mark, tab-separated", async () => {
+    const text = "Email\tPassword\tName\r\nzoe@example.com\tZebra-Crossing-7\tZo\u00eb\r\n";
+    const name = "unicode-text.csv";
+    const input = path.join(folder.path, name);
+    writeFileSync(input, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]));
+
+    const result = await run(["import", input, "--url", backend.url, "--param", "Name=name"]);
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(outcomes(readResults(`${input}.results.csv`)),
+        ["2:zoe@example.com:created"]);
+    await assertSignsIn("zoe@example.com", "Zebra-Crossing-7");
+    const zoe = (await listUsers(backend.url)).find((u) => u.email === "zoe@example.com");
+    assert.equal(zoe.name, "Zo\u00eb");
+});
+
+test("check reads and checks a file with no network: exit 0, 1 or 2", async () => {
+    const clean = await run(["check", path.join(CASES, "case-01.csv")]);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.match(clean.stdout, /records=2 valid=2 problems=0/);
+
+    const faulty = await run(["check", path.join(CASES, "case-16.csv")]);
+    assert.equal(faulty.code, 1, faulty.stderr);
+    assert.match(faulty.stdout, /records=5 valid=2 problems=3/);
+    assert.match(faulty.stdout, /^line 3: password shorter than 8 characters/m);
+    assert.match(faulty.stdout, /^line 4: empty password/m);
+    assert.match(faulty.stdout, /^line 5: email has no @/m);
+    assert.ok(!faulty.stdout.includes("Zq9x") && !faulty.stdout.includes("BADMAIL"));
+
+    const broken = await run(["check", path.join(CASES, "case-10.csv")]);
+    assert.equal(broken.code, 2);
+    assert.match(broken.stderr, /no header row; expected columns email,password/);
+    assert.ok(!broken.stderr.includes("River-Stone-33"));
 });

@@ -62,7 +62,9 @@ TEST_CASE("rows: emails are normalised, passwords kept byte for byte, faults are
         "c@x.io\n"
         "d@x.io,\xff\xfe-long-enough\n"
         "e@x.io,Seven77\n"
-        "not-an-email,long-enough-1\n");
+        "not-an-email,long-enough-1\n"
+        "f@x.io,Sommer,2024!,Frank\n"
+        "g@x.io,long-enough-2,Name,, \n");
     const auto columns = map_header(header_names(records[0]), {});
     const row_rules rules;
 
@@ -86,6 +88,8 @@ TEST_CASE("rows: emails are normalised, passwords kept byte for byte, faults are
     expect_invalid(5, "not valid UTF-8", "");
     expect_invalid(6, "password shorter than 8 characters", "e@x.io");
     expect_invalid(7, "email has no @", "not-an-email");
+    expect_invalid(8, "4 fields, expected 3", "");  // "Sommer" alone is not the password
+    CHECK_FALSE(make_user_row(records[9], columns, 8, rules).verdict);  // padded cells only
 }
 
 TEST_CASE("the password length check counts UTF-16 units and can be turned off") {
