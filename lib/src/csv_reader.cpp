@@ -1,6 +1,7 @@
 #include "convex_importd/csv_reader.hpp"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <unistd.h>
 
 #include <array>
@@ -34,6 +35,8 @@ std::string_view csv_record::field(std::size_t index) const {
     return std::string_view(text_).substr(begin, ends_[index] - begin);
 }
 
+csv_record::~csv_record() { OPENSSL_cleanse(text_.data(), text_.size()); }
+
 void csv_record::clear(std::size_t line) {
     text_.clear();
     ends_.clear();
@@ -57,6 +60,9 @@ csv_reader::csv_reader(const std::filesystem::path& path, csv_options options)
 }
 
 csv_reader::~csv_reader() {
+    // The buffers held the file's text, passwords included.
+    OPENSSL_cleanse(raw_.get(), chunk_bytes);
+    OPENSSL_cleanse(decoded_.data(), decoded_.size());
     if (fd_ >= 0) {
         ::close(fd_);
     }

@@ -1,5 +1,6 @@
 #include "convex_importd/summary.hpp"
 
+#include <array>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -14,9 +15,14 @@ std::size_t import_summary::rows() const {
 
 std::string import_summary::fields() const {
     const double rate = seconds > 0 ? static_cast<double>(rows()) / seconds : 0.0;
+    // The order of the keys is part of the line's contract with log parsers.
+    constexpr std::array order{outcome::created,   outcome::exists,    outcome::invalid,
+                               outcome::rejected,  outcome::duplicate, outcome::failed};
+    static_assert(order.size() == outcome_count, "every outcome has its place in the line");
+
     std::string out = fmt::format("file={} rows={}", log_value(file), rows());
-    for (std::size_t i = 0; i < outcome_count; ++i) {
-        out += fmt::format(" {}={}", to_string(static_cast<outcome>(i)), counts[i]);
+    for (const outcome value : order) {
+        out += fmt::format(" {}={}", to_string(value), of(value));
     }
     out += fmt::format(" blank_lines={} seconds={:.3f} rows_per_s={:.1f}", blank_lines, seconds,
                        rate);

@@ -48,7 +48,7 @@ test("a 50-row file signs up 50 users who then sign in with the file's passwords
     const result = await run(["import", input, "--url", backend.url, "--log-file", log]);
 
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /rows=50 created=50 exists=0 rejected=0 invalid=0 duplicate=0 failed=0/);
+    assert.match(result.stdout, /rows=50 created=50 exists=0 invalid=0 rejected=0 duplicate=0 failed=0/);
     const rows = readResults(`${input}.results.csv`);
     assert.deepEqual(rows.map((row) => row.outcome), Array(50).fill("created"));
     assert.deepEqual(rows.map((row) => Number(row.line)), users.map((_, i) => i + 2));

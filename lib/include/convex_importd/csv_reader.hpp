@@ -18,6 +18,11 @@ namespace convex_importd {
 /// reading a file allocates only while records grow past the largest seen so far.
 class csv_record {
 public:
+    csv_record() = default;
+    csv_record(const csv_record&) = default;
+    csv_record& operator=(const csv_record&) = default;
+    ~csv_record();  // wipes the text: it may hold a password
+
     std::size_t line() const { return line_; }
     std::size_t size() const { return ends_.size(); }
     std::string_view field(std::size_t index) const;
