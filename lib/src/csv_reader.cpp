@@ -4,6 +4,10 @@
 #include <openssl/crypto.h>
 #include <unistd.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -20,8 +24,30 @@ constexpr std::string_view utf16be_bom = "\xFE\xFF";
 
 enum class scan_state { field_start, unquoted, quoted, quote_seen };
 
-std::size_t run_length(const char* first, const char* last, const std::array<bool, 256>& stop) {
+// The length of the run of plain text at `first`: the bytes before the first one that `stop`
+// marks. `extra` must be one of the marked bytes besides quote, CR and LF (the delimiter, or
+// the quote again inside quotes). Fields are short, so a byte loop spent most of the reading
+// time here; SSE2 (always there on x86-64) looks at 16 bytes per step.
+std::size_t run_length(const char* first, const char* last, char extra,
+                       const std::array<bool, 256>& stop) {
     const char* p = first;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i cr = _mm_set1_epi8('\r');
+    const __m128i lf = _mm_set1_epi8('\n');
+    const __m128i other = _mm_set1_epi8(extra);
+    for (; last - p >= 16; p += 16) {
+        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        const __m128i hits =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, other)),
+                         _mm_or_si128(_mm_cmpeq_epi8(bytes, cr), _mm_cmpeq_epi8(bytes, lf)));
+        if (const int mask = _mm_movemask_epi8(hits); mask != 0) {
+            return static_cast<std::size_t>(p - first) + static_cast<unsigned>(__builtin_ctz(mask));
+        }
+    }
+#else
+    (void)extra;
+#endif
     while (p != last && !stop[static_cast<unsigned char>(*p)]) {
         ++p;
     }
@@ -140,8 +166,41 @@ void csv_reader::finish_field(csv_record& record) {
     record.ends_.push_back(record.text_.size());
 }
 
+bool csv_reader::next_plain(csv_record& record) {
+    if (last_was_cr_) {
+        return false;  // the LF of a CRLF may come first
+    }
+    const char* const first = data_ + begin_;
+    const char* const last = data_ + end_;
+    const char* field = first;
+    for (;;) {
+        const char* stop =
+            field + run_length(field, last, options_.delimiter, stops_.unquoted);
+        if (stop == last || (*stop != options_.delimiter && *stop != '\n')) {
+            record.clear(line_);  // a quote, a CR, or the end of the chunk
+            return false;
+        }
+        record.text_.append(field, stop);
+        finish_field(record);
+        field = stop + 1;
+        if (*stop == '\n') {
+            break;
+        }
+    }
+    if (record.text_.size() > options_.max_record_bytes) {
+        record.clear(line_);
+        return false;
+    }
+    consume(static_cast<std::size_t>(field - first));
+    ++line_;
+    return true;
+}
+
 bool csv_reader::next(csv_record& record) {
     record.clear(line_);
+    if (next_plain(record)) {
+        return true;
+    }
     auto state = scan_state::field_start;
     std::size_t quote_line = 0;
     bool started = false;
@@ -163,8 +222,10 @@ bool csv_reader::next(csv_record& record) {
         const char c = data[begin_];
 
         if (state == scan_state::unquoted || state == scan_state::quoted) {
-            const auto& stop = state == scan_state::quoted ? stops_.quoted : stops_.unquoted;
-            const std::size_t n = run_length(data + begin_, data + end_, stop);
+            const bool quoted = state == scan_state::quoted;
+            const std::size_t n =
+                run_length(data + begin_, data + end_, quoted ? '"' : options_.delimiter,
+                           quoted ? stops_.quoted : stops_.unquoted);
             if (n > 0) {
                 append(record, std::string_view(data + begin_, n));
                 consume(n);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <filesystem>
@@ -32,7 +33,9 @@ public:
 
     /// True when no field holds more than spaces and tabs: a blank line, or a line of
     /// delimiters only (spreadsheets pad with those).
-    bool blank() const { return text_.find_first_not_of(" \t") == std::string::npos; }
+    bool blank() const {
+        return std::all_of(text_.begin(), text_.end(), [](char c) { return c == ' ' || c == '\t'; });
+    }
 
 private:
     friend class csv_reader;
@@ -75,6 +78,9 @@ public:
     text_encoding encoding() const { return encoding_; }
 
 private:
+    /// Reads a record that is one line of unquoted fields ending in LF within the current
+    /// chunk, as most are, without the state machine. False, consuming nothing, otherwise.
+    bool next_plain(csv_record& record);
     bool refill();
     void read_chunk();
     void consume(std::size_t n) { begin_ += n; }
