@@ -2,33 +2,59 @@
 
 #include <utf8proc.h>
 
-#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 
 namespace convex_importd {
 
 namespace {
 
+bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+// By hand rather than find_first_not_of, which calls memchr once per byte it looks at.
 std::string_view trim(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t");
-    if (first == std::string_view::npos) {
-        return {};
+    while (!text.empty() && is_blank(text.front())) {
+        text.remove_prefix(1);
     }
-    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+    while (!text.empty() && is_blank(text.back())) {
+        text.remove_suffix(1);
+    }
+    return text;
 }
 
-bool is_ascii(std::string_view text) {
-    return std::all_of(text.begin(), text.end(),
-                       [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+// Without a branch, so that the compiler can do many bytes per step.
+char lower_ascii(char c) {
+    const bool upper = static_cast<unsigned char>(c - 'A') < 26;
+    return static_cast<char>(c | (upper ? 0x20 : 0));
 }
 
-void lower_ascii(std::string& text) {
-    for (char& c : text) {
-        if (c >= 'A' && c <= 'Z') {
-            c = static_cast<char>(c - 'A' + 'a');
+std::string copy_ascii(std::string_view text, email_case letter_case) {
+    std::string out(text);
+    if (letter_case == email_case::lower) {
+        char* p = out.data();  // a raw pointer: through operator[] each store reloads it
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            p[i] = lower_ascii(p[i]);
         }
     }
+    return out;
+}
+
+// A dot, and no empty label: no dot first, last, or next to another.
+bool domain_name(std::string_view domain) {
+    bool dotted = false;
+    char previous = '.';
+    for (const char c : domain) {
+        if (c == '.') {
+            if (previous == '.') {
+                return false;
+            }
+            dotted = true;
+        }
+        previous = c;
+    }
+    return dotted && previous != '.';
 }
 
 // NFC, and lower case when asked, through utf8proc. Input is valid UTF-8.
@@ -65,27 +91,28 @@ std::string normalise_unicode(std::string_view text, email_case letter_case) {
 }
 
 std::optional<std::string> syntax_problem(std::string_view email) {
-    const bool spaced = std::any_of(email.begin(), email.end(), [](char c) {
+    // One pass without branches for the checks every email needs: this runs once per row.
+    bool spaced = false;
+    std::size_t ats = 0;
+    for (const char c : email) {
         const auto byte = static_cast<unsigned char>(c);
-        return byte <= 0x20 || byte == 0x7F;
-    });
+        spaced |= byte <= 0x20 || byte == 0x7F;
+        ats += byte == '@' ? 1 : 0;
+    }
     if (spaced) {
         return "email contains a space or control character";
     }
-    const auto at = email.find('@');
-    if (at == std::string_view::npos) {
+    if (ats == 0) {
         return "email has no @";
     }
-    if (email.find('@', at + 1) != std::string_view::npos) {
+    if (ats > 1) {
         return "email has more than one @";
     }
+    const std::size_t at = email.find('@');
     if (at == 0) {
         return "email has nothing before the @";
     }
-    const std::string_view domain = email.substr(at + 1);
-    const auto dot = domain.find('.');
-    if (dot == std::string_view::npos || dot == 0 || domain.ends_with('.') ||
-        domain.find("..") != std::string_view::npos) {
+    if (!domain_name(email.substr(at + 1))) {
         return "email domain is not a domain name";
     }
     return std::nullopt;
@@ -102,10 +129,7 @@ email_check normalise_email(std::string_view text, email_case letter_case) {
     }
 
     if (is_ascii(trimmed)) {
-        result.email = trimmed;
-        if (letter_case == email_case::lower) {
-            lower_ascii(result.email);
-        }
+        result.email = copy_ascii(trimmed, letter_case);
     } else {
         result.email = normalise_unicode(trimmed, letter_case);
     }
@@ -113,7 +137,26 @@ email_check normalise_email(std::string_view text, email_case letter_case) {
     return result;
 }
 
+bool is_ascii(std::string_view text) {
+    // Eight bytes per step: the rows of most files are all ASCII, and this runs on every field
+    // that is sent.
+    std::uint64_t seen = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= text.size(); i += 8) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, text.data() + i, 8);
+        seen |= word;
+    }
+    for (; i < text.size(); ++i) {
+        seen |= static_cast<unsigned char>(text[i]);
+    }
+    return (seen & 0x8080808080808080ULL) == 0;
+}
+
 std::size_t utf16_length(std::string_view text) {
+    if (is_ascii(text)) {
+        return text.size();
+    }
     std::size_t units = 0;
     for (const char c : text) {
         const auto byte = static_cast<unsigned char>(c);

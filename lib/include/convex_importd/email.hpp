@@ -22,6 +22,10 @@ struct email_check {
 /// `text` must be valid UTF-8.
 email_check normalise_email(std::string_view text, email_case letter_case);
 
+/// True when every byte of `text` is below 0x80: such text is valid UTF-8 and needs no
+/// Unicode normalisation.
+bool is_ascii(std::string_view text);
+
 /// The length of UTF-8 `text` in UTF-16 code units, as JavaScript's `length` counts it.
 std::size_t utf16_length(std::string_view text);
 
