@@ -1,6 +1,9 @@
 #include "convex_importd/row_source.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <functional>
+#include <new>
 
 namespace convex_importd {
 
@@ -14,13 +17,81 @@ first_seen_emails::digest first_seen_emails::digest_of(std::string_view email) {
     return {fnv, std::hash<std::string_view>{}(email)};
 }
 
-std::size_t first_seen_emails::first_line(std::string_view email, std::size_t line) {
-    return lines_.try_emplace(digest_of(email), line).first->second;
+first_seen_emails::first_seen_emails(std::uintmax_t file_bytes) {
+    constexpr std::uintmax_t least = 8 << 20;
+    constexpr std::uintmax_t most = 256 << 20;
+    const std::uintmax_t wanted = std::clamp(file_bytes / 32, least, most);
+    const std::size_t bytes = std::bit_ceil(static_cast<std::size_t>(wanted));
+    filter_.reset(static_cast<std::uint64_t*>(std::calloc(bytes / 8, 8)));
+    if (!filter_) {
+        throw std::bad_alloc();
+    }
+    block_mask_ = bytes / 64 - 1;
 }
+
+// A blocked Bloom filter: the six bits of an email lie in one 64-byte block, so a lookup
+// costs one cache miss rather than six. True when all six were set already.
+bool first_seen_emails::filter_insert(const digest& d) {
+    std::uint64_t* block = filter_.get() + 8 * ((d.high ^ (d.high >> 31)) & block_mask_);
+    std::uint64_t bits = d.low;
+    bool present = true;
+    for (int i = 0; i < 6; ++i, bits >>= 9) {
+        const std::uint64_t mask = std::uint64_t{1} << (bits & 63);
+        std::uint64_t& word = block[(bits >> 6) & 7];
+        present = present && (word & mask) != 0;
+        word |= mask;
+    }
+    return present;
+}
+
+void first_seen_emails::note(std::string_view email) {
+    const digest d = digest_of(email);
+    if (filter_insert(d)) {
+        lines_.try_emplace(d, 0);
+    }
+}
+
+std::size_t first_seen_emails::first_line(std::string_view email, std::size_t line) {
+    const auto found = lines_.find(digest_of(email));
+    if (found == lines_.end()) {
+        return line;  // the filter saw it once: it cannot repeat
+    }
+    if (found->second == 0) {
+        found->second = line;
+    }
+    return found->second;
+}
+
+namespace {
+
+// The first pass: every email that the second pass will look up.
+first_seen_emails note_emails(const std::filesystem::path& file, const file_layout& layout,
+                              const row_rules& rules) {
+    first_seen_emails seen(std::filesystem::file_size(file));
+    csv_reader reader(file, layout.csv);
+    skip_to_data(reader, layout);
+    csv_record record;
+    std::size_t index = 0;
+    while (reader.next(record)) {
+        if (record.blank()) {
+            continue;
+        }
+        const user_row row = make_user_row(record, layout.columns, index++, rules);
+        if (!row.verdict && !row.email.empty()) {
+            seen.note(row.email);
+        }
+    }
+    return seen;
+}
+
+}  // namespace
 
 row_source::row_source(const std::filesystem::path& file, const file_layout& layout,
                        const row_rules& rules)
-    : reader_(file, layout.csv), layout_(layout), rules_(rules) {
+    : reader_(file, layout.csv),
+      layout_(layout),
+      rules_(rules),
+      seen_(note_emails(file, layout, rules)) {
     blank_lines_ = skip_to_data(reader_, layout_);
 }
 

@@ -37,3 +37,25 @@ TEST_CASE("rows come in file order; blank lines are counted; repeats are duplica
     CHECK(seen[2].index == 2);
     CHECK(rows.blank_lines() == 2);
 }
+
+TEST_CASE("first_seen_emails finds every repeat while holding only the likely ones") {
+    first_seen_emails seen(0);
+    const auto email = [](std::size_t n) { return "user" + std::to_string(n) + "@example.com"; };
+    constexpr std::size_t distinct = 200'000;
+    for (std::size_t n = 0; n < distinct; ++n) {
+        seen.note(email(n));
+    }
+    for (std::size_t n = 0; n < distinct; n += 1000) {
+        seen.note(email(n));  // 200 repeats
+    }
+    // Each repeat is a candidate; false positives of the 8 MiB filter are a small share.
+    CHECK(seen.candidates() >= 200);
+    CHECK(seen.candidates() < 200 + distinct / 1000);
+
+    for (std::size_t n = 0; n < distinct; ++n) {
+        CHECK(seen.first_line(email(n), n + 2) == n + 2);
+    }
+    for (std::size_t n = 0; n < distinct; n += 1000) {
+        CHECK(seen.first_line(email(n), distinct + n + 2) == n + 2);
+    }
+}

@@ -2,7 +2,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string_view>
 #include <unordered_map>
 
@@ -12,12 +14,26 @@
 
 namespace convex_importd {
 
-/// Remembers on which line each normalised email first appeared in one file.
-/// Holds a 128-bit digest per distinct email, not the address.
+/// Remembers on which line each normalised email first appeared in one file, in memory that
+/// does not grow with the number of rows. A first pass notes every email in a Bloom filter
+/// and keeps the digests of those the filter had (maybe) seen before: only these can repeat,
+/// so only these get a line number in the second pass. The filter is 8 MiB for files up to
+/// 256 MiB (about 5 million rows), then grows with the file so that its false positives,
+/// which cost memory and never a wrong answer, stay rare. Holds 128-bit digests, not
+/// addresses. Not thread-safe.
 class first_seen_emails {
 public:
-    /// The line `email` was first seen on, or `line` (recording it) when it is new.
+    explicit first_seen_emails(std::uintmax_t file_bytes);
+
+    /// First pass: notes an email that the second pass will ask about.
+    void note(std::string_view email);
+
+    /// Second pass: the line `email` was first seen on, or `line` when it is new. Every
+    /// email asked about must have been noted.
     std::size_t first_line(std::string_view email, std::size_t line);
+
+    /// Emails that may repeat, kept for the second pass (for tests and benchmarks).
+    std::size_t candidates() const { return lines_.size(); }
 
 private:
     struct digest {
@@ -28,16 +44,23 @@ private:
     struct digest_hash {
         std::size_t operator()(const digest& d) const { return d.low; }
     };
+    struct free_words {
+        void operator()(std::uint64_t* words) const { std::free(words); }
+    };
 
     static digest digest_of(std::string_view email);
+    bool filter_insert(const digest& d);
 
-    // Memory grows with the number of distinct emails (about 50 bytes each).
-    std::unordered_map<digest, std::size_t, digest_hash> lines_;
+    // calloc'd: the pages of a small file's filter that no bit lands in stay unmapped.
+    std::unique_ptr<std::uint64_t, free_words> filter_;
+    std::size_t block_mask_ = 0;  // the filter's 64-byte blocks, minus one
+    std::unordered_map<digest, std::size_t, digest_hash> lines_;  // 0: not seen in pass two
 };
 
 /// A file's data records as checked user rows, in file order: blank lines are counted and
 /// skipped, and a repeated email becomes a `duplicate` row naming the line it was first
-/// seen on (the first one wins). One pass; not thread-safe.
+/// seen on (the first one wins). The constructor reads the whole file once to note its
+/// emails (see first_seen_emails); next() then streams it. Not thread-safe.
 class row_source {
 public:
     row_source(const std::filesystem::path& file, const file_layout& layout,
