@@ -1,5 +1,7 @@
 #include "convex_importd/row_queue.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -11,7 +13,21 @@ namespace asio = boost::asio;
 row_queue::row_queue(asio::any_io_executor executor, std::size_t capacity)
     : rows_(capacity),
       free_slots_(static_cast<std::ptrdiff_t>(capacity)),
+      release_batch_(std::max<std::size_t>(1, capacity / 4)),
       doorbell_(std::move(executor), asio::steady_timer::time_point::max()) {}
+
+void row_queue::free_slot() {
+    if (++taken_ >= release_batch_) {
+        release_taken();
+    }
+}
+
+void row_queue::release_taken() {
+    if (taken_ > 0) {
+        free_slots_.release(static_cast<std::ptrdiff_t>(taken_));
+        taken_ = 0;
+    }
+}
 
 bool row_queue::push(user_row row) {
     free_slots_.acquire();
@@ -47,15 +63,17 @@ asio::awaitable<std::optional<user_row>> row_queue::pop() {
     user_row row;
     for (;;) {
         if (rows_.try_dequeue(row)) {
-            free_slots_.release();
+            free_slot();
             co_return std::optional<user_row>(std::move(row));
         }
 
+        // The queue ran dry: the producer must not wait for a batch that will never fill.
+        release_taken();
         sleeping_workers_.fetch_add(1);
         const bool closed = closed_.load();
         if (rows_.try_dequeue(row)) {
             sleeping_workers_.fetch_sub(1);
-            free_slots_.release();
+            free_slot();
             co_return std::optional<user_row>(std::move(row));
         }
         if (closed) {

@@ -16,8 +16,9 @@ namespace convex_importd {
 
 /// Hands rows from the reader thread to the coroutine workers.
 ///
-/// Full-queue policy: the producer blocks until a worker takes a row, so memory stays at
-/// `capacity` rows however large the file. Empty-queue policy: a worker suspends (without
+/// Full-queue policy: the producer blocks until workers have taken a quarter of the rows,
+/// so memory stays at `capacity` rows however large the file. (Waking it for every row
+/// cost two context switches per row, most of an import's CPU against a fast server.) Empty-queue policy: a worker suspends (without
 /// blocking its io_context) until the producer pushes or closes the queue.
 /// push() and close() are for one producer thread; pop() is for coroutines on `executor`.
 class row_queue {
@@ -39,9 +40,13 @@ public:
 
 private:
     void ring_doorbell();
+    void free_slot();
+    void release_taken();
 
     moodycamel::ConcurrentQueue<user_row> rows_;
     std::counting_semaphore<> free_slots_;
+    std::size_t release_batch_;
+    std::size_t taken_ = 0;  // rows popped whose slots are not released yet; workers only
     boost::asio::steady_timer doorbell_;
     std::atomic<int> sleeping_workers_{0};
     std::atomic<bool> closed_{false};
