@@ -1,5 +1,5 @@
-// Measures sign-ups per second (fast mode unless --scrypt) through the HTTP API, sequentially and concurrently,
-// reporting each block of 1,000 so a slowdown as the tables grow shows up.
+// Measures sign-ups per second through the HTTP API (sha256 hashing unless --scrypt), one at a
+// time or concurrently, per block of 1,000 so a slowdown as the tables grow shows up.
 // Usage: node bench.mjs [--count 10000] [--concurrency 32] [--block 1000] [-- server flags]
 //        node bench.mjs --url http://127.0.0.1:PORT [--prefix p] ...  (a server already running)
 import http from "node:http";

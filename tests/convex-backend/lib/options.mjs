@@ -62,7 +62,8 @@ function integer(values, name, max = Number.MAX_SAFE_INTEGER) {
 function probability(values, name) {
     const value = Number(values[name]);
     if (values[name].trim() === "" || !(value >= 0 && value <= 1)) {
-        throw new OptionError(`--${name}: expected a probability from 0 to 1, got "${values[name]}"`);
+        const text = values[name];
+        throw new OptionError(`--${name}: expected a probability from 0 to 1, got "${text}"`);
     }
     return value;
 }
