@@ -132,6 +132,18 @@ describe("HTTP protocol", () => {
         assert.equal((await admin.json()).status, "success");
     });
 
+    it("sends a ConvexError's data as errorData", async () => {
+        const data = { code: "TooWeak", min: 12 };
+        const body = { path: "testing:fail", args: { message: "weak", data } };
+        const reply = await (await post(backend.url, "/api/action", body)).json();
+        assert.deepEqual(reply.errorData, data);
+        assert.match(reply.errorMessage, /\nUncaught ConvexError: /);
+        const client = new ConvexHttpClient(backend.url, { logger: false });
+        const thrown = await client.action(makeFunctionReference("testing:fail"),
+            { message: "weak", data }).catch((error) => error);
+        assert.deepEqual(thrown.data, data);
+    });
+
     it("reports arguments the validator refuses", async () => {
         const body = { path: "auth:signIn", args: { provider: "password", extra: 1 } };
         const reply = await (await post(backend.url, "/api/action", body)).json();
@@ -196,14 +208,22 @@ describe("--redact and --legacy-560", () => {
 
     it("answers a thrown Error with only the request id, under HTTP 560", async () => {
         await signUp(backend.url, "r@example.com", "password1");
-        const res = await post(backend.url, "/api/action", signUpBody("r@example.com", "other-pw"));
+        const request = signUpBody("r@example.com", "other-pw");
+        const res = await post(backend.url, "/api/action", request);
         assert.equal(res.status, 560);
         const body = await res.json();
         assert.match(body.errorMessage, /^\[Request ID: [0-9a-f]{16}\] Server Error$/);
-        const // Without a logger the client prints every call's logLines to the test output.
-        client = new ConvexHttpClient(backend.url, { logger: false });
+        const client = new ConvexHttpClient(backend.url, { logger: false });
         await assert.rejects(client.action(signInRef,
             passwordArgs("r@example.com", "other-pw", "signUp")), /Server Error/);
+    });
+
+    it("keeps a ConvexError's errorData", async () => {
+        const body = { path: "testing:fail", args: { message: "x", data: { code: "Nope" } } };
+        const res = await post(backend.url, "/api/action", body);
+        const reply = await res.json();
+        assert.equal(res.status, 560);
+        assert.deepEqual(reply.errorData, { code: "Nope" });
     });
 });
 

@@ -291,14 +291,18 @@ function baseUrl(options, port) {
 }
 
 function installShutdown(server, backend) {
-    const stop = (signal) => {
-        log(`stopping signal=${signal} stats=${JSON.stringify(backend.stats.counters)}`);
+    const stop = (reason) => {
+        log(`stopping reason=${reason} stats=${JSON.stringify(backend.stats.counters)}`);
         server.close();
         server.closeAllConnections();
         process.exit(0);
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
+    if (backend.options.exitWithStdin) {
+        process.stdin.once("close", () => stop("stdin-closed"));
+        process.stdin.resume();
+    }
 }
 
 async function main() {

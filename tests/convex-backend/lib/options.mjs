@@ -20,7 +20,8 @@ export const USAGE = `usage: node server.mjs [options]
   --admin-key K       accept only "Authorization: Convex K" as admin (default: any key)
   --keep-alive-ms N   idle keep-alive connection timeout (default 60000)
   --verbose           log every call and the functions' console output to stderr
-  --no-index          keep convex-test's full table scans (only to measure their cost)`;
+  --no-index          keep convex-test's full table scans (only to measure their cost)
+  --exit-with-stdin   exit when standard input closes (so a killed test leaves no server)`;
 
 const SPEC = {
     host: { type: "string", default: "127.0.0.1" },
@@ -44,6 +45,7 @@ const SPEC = {
     "keep-alive-ms": { type: "string", default: "60000" },
     verbose: { type: "boolean", default: false },
     "no-index": { type: "boolean", default: false },
+    "exit-with-stdin": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
 };
 
@@ -121,5 +123,6 @@ export function parseOptions(argv) {
         keepAliveMs: integer(values, "keep-alive-ms"),
         verbose: values.verbose,
         index: !values["no-index"],
+        exitWithStdin: values["exit-with-stdin"],
     };
 }
