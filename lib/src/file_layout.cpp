@@ -30,6 +30,19 @@ bool first_record(csv_reader& reader, csv_record& record) {
     return false;
 }
 
+// Excel reads, and some tools write, a first line "sep=X" naming the delimiter. Read with
+// any delimiter, "sep=," comes out as the fields "sep=" and "", the others as one field.
+std::optional<char> excel_separator_line(const csv_record& record) {
+    const std::string_view first = record.size() > 0 ? record.field(0) : "";
+    if (record.size() == 1 && first.size() == 5 && first.starts_with("sep=")) {
+        return first[4];
+    }
+    if (record.size() == 2 && first == "sep=" && record.field(1).empty()) {
+        return ',';
+    }
+    return std::nullopt;
+}
+
 // Faults of the first line that no delimiter can mend.
 void check_encoding(const csv_record& record) {
     for (std::size_t i = 0; i < record.size(); ++i) {
@@ -56,6 +69,7 @@ struct attempt {
     std::optional<column_map> columns;
     std::string problem;
     text_encoding encoding = text_encoding::utf8;
+    bool separator_line = false;
 };
 
 attempt try_delimiter(const std::filesystem::path& file, const layout_options& options,
@@ -67,8 +81,14 @@ attempt try_delimiter(const std::filesystem::path& file, const layout_options& o
                            "email,password");
     }
     check_encoding(record);
+    const bool separator_line = excel_separator_line(record).has_value();
+    if (separator_line && !first_record(reader, record)) {
+        throw layout_error("the file holds only a sep= line; expected a header row with "
+                           "columns email,password");
+    }
 
     attempt result{delimiter, record.line(), record.size(), 0, {}, {}, reader.encoding()};
+    result.separator_line = separator_line;
     const auto names = options.header ? header_names(record) : options.columns;
     result.required_found = required_columns_found(names, options.names);
     try {
@@ -95,6 +115,7 @@ file_layout to_layout(const attempt& chosen, const layout_options& options) {
     layout.header = options.header;
     layout.header_line = options.header ? chosen.line : 0;
     layout.encoding = chosen.encoding;
+    layout.separator_line = chosen.separator_line;
     return layout;
 }
 
@@ -117,10 +138,19 @@ file_layout to_layout(const attempt& chosen, const layout_options& options) {
 
 }  // namespace
 
+// The delimiter a "sep=" first line names, if the file starts with one.
+std::optional<char> declared_delimiter(const std::filesystem::path& file,
+                                       const layout_options& options) {
+    csv_reader reader(file, {',', options.max_record_bytes});
+    csv_record record;
+    return first_record(reader, record) ? excel_separator_line(record) : std::nullopt;
+}
+
 file_layout find_layout(const std::filesystem::path& file, const layout_options& options) {
     std::vector<attempt> attempts;
-    if (options.delimiter) {
-        attempts.push_back(try_delimiter(file, options, *options.delimiter));
+    const std::optional<char> declared = declared_delimiter(file, options);
+    if (options.delimiter || declared) {
+        attempts.push_back(try_delimiter(file, options, options.delimiter.value_or(*declared)));
     } else {
         for (const char delimiter : candidate_delimiters) {
             attempts.push_back(try_delimiter(file, options, delimiter));
@@ -147,13 +177,18 @@ file_layout find_layout(const std::filesystem::path& file, const layout_options&
 }
 
 std::size_t skip_to_data(csv_reader& reader, const file_layout& layout) {
-    if (!layout.header) {
-        return 0;
-    }
     csv_record record;
     std::size_t blank = 0;
-    while (reader.next(record) && record.blank()) {
-        ++blank;
+    const auto skip_blank_and_one = [&] {
+        while (reader.next(record) && record.blank()) {
+            ++blank;
+        }
+    };
+    if (layout.separator_line) {
+        skip_blank_and_one();
+    }
+    if (layout.header) {
+        skip_blank_and_one();
     }
     return blank;
 }

@@ -11,9 +11,11 @@ namespace convex_importd {
 
 namespace {
 
-constexpr std::array email_aliases{"email", "e-mail", "email address", "mail"};
-constexpr std::array password_aliases{"password", "temporary password", "temp password",
-                                      "initial password"};
+// Header names as header_key() leaves them: "E-mail Address" and "email_address" are both
+// "emailaddress". Exports spell these every way.
+constexpr std::array email_aliases{"email", "emailaddress", "mail"};
+constexpr std::array password_aliases{"password", "temporarypassword", "temppassword",
+                                      "initialpassword"};
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
@@ -36,13 +38,21 @@ std::string lower_ascii(std::string_view text) {
     return out;
 }
 
+// A header name reduced to what tells columns apart: lower case, without spaces, dashes,
+// underscores or dots.
+std::string header_key(std::string_view name) {
+    std::string key = lower_ascii(trim(name));
+    std::erase_if(key, [](char c) { return c == ' ' || c == '-' || c == '_' || c == '.'; });
+    return key;
+}
+
 // Whether header name `name` is the column asked for, or one of its aliases.
 template <std::size_t N>
 bool names_column(const std::string& name, const std::string& wanted,
                   const std::array<const char*, N>& aliases) {
-    const std::string key = lower_ascii(trim(name));
+    const std::string key = header_key(name);
     return wanted.empty() ? std::find(aliases.begin(), aliases.end(), key) != aliases.end()
-                          : key == lower_ascii(trim(wanted));
+                          : key == header_key(wanted);
 }
 
 // Finds the one column whose name is `wanted` or, when `wanted` is empty, one of `aliases`.

@@ -78,7 +78,8 @@ describe("HTTP protocol", () => {
     const backend = useBackend({ fast: true });
 
     it("answers a sign-up with status success and the tokens", async () => {
-        const res = await post(backend.url, "/api/action", signUpBody("p@example.com", "password1"));
+        const request = signUpBody("p@example.com", "password1");
+        const res = await post(backend.url, "/api/action", request);
         assert.equal(res.status, 200);
         const body = await res.json();
         assert.equal(body.status, "success");
@@ -91,15 +92,18 @@ describe("HTTP protocol", () => {
         const body = await res.json();
         assert.equal(res.status, 200);
         assert.equal(body.status, "error");
-        assert.match(body.errorMessage, /^\[Request ID: [0-9a-f]{16}\] Server Error\nUncaught Error: Account p@example.com already exists\n {4}at /);
+        const head = /^\[Request ID: [0-9a-f]{16}\] Server Error\n/;
+        assert.match(body.errorMessage, head);
+        assert.match(body.errorMessage,
+            /\nUncaught Error: Account p@example.com already exists\n {4}at /);
     });
 
     it("takes /api/run/<module>/<function> and a one-element args array", async () => {
         const args = [passwordArgs("run@example.com", "password1", "signUp")];
         const res = await post(backend.url, "/api/run/auth/signIn", { args, format: "json" });
         assert.equal((await res.json()).status, "success");
-        const fn = await post(backend.url, "/api/function", { ...signUpBody("f@example.com",
-            "password1") });
+        const body = signUpBody("f@example.com", "password1");
+        const fn = await post(backend.url, "/api/function", body);
         assert.equal((await fn.json()).status, "success");
     });
 
@@ -123,6 +127,27 @@ describe("HTTP protocol", () => {
         const body = { path: "auth:store", args: { args: { type: "signOut" } } };
         const res = await post(backend.url, "/api/mutation", body);
         assert.match((await res.json()).errorMessage, /Could not find public function/);
+        const admin = await post(backend.url, "/api/mutation", body,
+            { Authorization: "Convex test-deploy-key" });
+        assert.equal((await admin.json()).status, "success");
+    });
+
+    it("sends a ConvexError's data as errorData", async () => {
+        const data = { code: "TooWeak", min: 12 };
+        const body = { path: "testing:fail", args: { message: "weak", data } };
+        const reply = await (await post(backend.url, "/api/action", body)).json();
+        assert.deepEqual(reply.errorData, data);
+        assert.match(reply.errorMessage, /\nUncaught ConvexError: /);
+        const client = new ConvexHttpClient(backend.url, { logger: false });
+        const thrown = await client.action(makeFunctionReference("testing:fail"),
+            { message: "weak", data }).catch((error) => error);
+        assert.deepEqual(thrown.data, data);
+    });
+
+    it("reports arguments the validator refuses", async () => {
+        const body = { path: "auth:signIn", args: { provider: "password", extra: 1 } };
+        const reply = await (await post(backend.url, "/api/action", body)).json();
+        assert.match(reply.errorMessage, /\nArgumentValidationError: .*extra/);
     });
 
     it("serves Connection: close and reuses keep-alive connections", async () => {
@@ -142,7 +167,7 @@ describe("HTTP protocol", () => {
     it("keeps every account exactly once under 64 concurrent sign-ups", async () => {
         const before = new Set(await listAccounts(backend.url));
         const jobs = [];
-        for (let i = 0; i < 192; i += 1) {
+        for (let i = 0; i < 128; i += 1) {
             jobs.push([`c${i}@example.com`, "password1"]);
         }
         for (let i = 0; i < 16; i += 1) {
@@ -157,7 +182,7 @@ describe("HTTP protocol", () => {
         assert.ok(failures.every((r) => /already exists/.test(r.errorMessage)));
         assert.equal(clashes.filter((r) => r.status === "success").length, 16);
         const created = (await listAccounts(backend.url)).filter((e) => !before.has(e));
-        assert.equal(created.length, 192 + 16 + 16);
+        assert.equal(created.length, 128 + 16 + 16);
         assert.equal(new Set(created).size, created.length);
         assert.equal((await backend.stats()).accounts, before.size + created.length);
         assert.ok(await signIn(backend.url, "clash3@example.com", "password1")
@@ -183,20 +208,29 @@ describe("--redact and --legacy-560", () => {
 
     it("answers a thrown Error with only the request id, under HTTP 560", async () => {
         await signUp(backend.url, "r@example.com", "password1");
-        const res = await post(backend.url, "/api/action", signUpBody("r@example.com", "other-pw"));
+        const request = signUpBody("r@example.com", "other-pw");
+        const res = await post(backend.url, "/api/action", request);
         assert.equal(res.status, 560);
         const body = await res.json();
         assert.match(body.errorMessage, /^\[Request ID: [0-9a-f]{16}\] Server Error$/);
-        const // Without a logger the client prints every call's logLines to the test output.
-        client = new ConvexHttpClient(backend.url, { logger: false });
+        const client = new ConvexHttpClient(backend.url, { logger: false });
         await assert.rejects(client.action(signInRef,
             passwordArgs("r@example.com", "other-pw", "signUp")), /Server Error/);
+    });
+
+    it("keeps a ConvexError's errorData", async () => {
+        const body = { path: "testing:fail", args: { message: "x", data: { code: "Nope" } } };
+        const res = await post(backend.url, "/api/action", body);
+        const reply = await res.json();
+        assert.equal(res.status, 560);
+        assert.deepEqual(reply.errorData, { code: "Nope" });
     });
 });
 
 describe("--max-concurrent", () => {
     const backend = useBackend({
-        fast: true, extraArgs: ["--max-concurrent", "2", "--queue-ms", "100", "--latency-ms", "400"],
+        fast: true,
+        extraArgs: ["--max-concurrent", "2", "--queue-ms", "100", "--latency-ms", "400"],
     });
 
     it("answers calls that wait past --queue-ms with 429 TooManyConcurrentRequests", async () => {
@@ -227,6 +261,29 @@ describe("fault injection", () => {
         assert.equal(stats.injected.p503, overloads);
         assert.ok(resets > 5 && overloads > 5, `resets=${resets} overloads=${overloads}`);
         assert.equal(outcomes.filter((o) => o === 200).length, 60 - resets - overloads);
+    });
+});
+
+describe("--pstall", () => {
+    const never = useBackend({ fast: true, extraArgs: ["--pstall", "1"] });
+    const late = useBackend({ fast: true, extraArgs: ["--pstall", "1", "--stall-ms", "300"] });
+
+    it("never answers a stalled call, and still stops promptly", async () => {
+        const res = post(never.url, "/api/action", signUpBody("s@example.com", "password1"));
+        const timeout = new Promise((resolve) => setTimeout(resolve, 300, "timeout"));
+        assert.equal(await Promise.race([res, timeout]), "timeout");
+        const stats = await never.stats();
+        assert.equal(stats.injected.pstall, 1);
+        assert.equal(stats.inFlight, 1);
+        await never.stop();
+        await assert.rejects(res);
+    });
+
+    it("answers after --stall-ms when it is set", async () => {
+        const started = performance.now();
+        const reply = await signUp(late.url, "late@example.com", "password1");
+        assert.equal(reply.status, "success");
+        assert.ok(performance.now() - started >= 290);
     });
 });
 

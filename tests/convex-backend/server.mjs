@@ -35,9 +35,15 @@ function send(res, status, body, headers = {}) {
     res.end(text);
 }
 
-// Resolves to the body, or null once it passes `limit` (the rest is left unread).
+// Resolves to the body, to null once it passes `limit` (the rest is left unread), or to
+// undefined when the client goes away before sending all of it.
 function readBody(req, limit) {
     return new Promise((resolve, reject) => {
+        req.on("close", () => {
+            if (!req.complete) {
+                resolve(undefined);
+            }
+        });
         const chunks = [];
         let size = 0;
         req.on("data", (chunk) => {
@@ -54,10 +60,12 @@ function readBody(req, limit) {
     });
 }
 
-// An RST rather than a FIN, so the client sees "connection reset by peer" mid-request.
+// An RST rather than a FIN, so the client sees "connection reset by peer" mid-request. A TLS
+// socket cannot reset itself; its TCP socket (Node keeps it as `_parent`) can, and the TLS
+// socket then closes on its own. Destroying both breaks Node's connection bookkeeping.
 function resetConnection(socket) {
     try {
-        socket.resetAndDestroy();
+        (socket._parent ?? socket).resetAndDestroy();
     } catch {
         socket.destroy();
     }
@@ -88,11 +96,14 @@ class Backend {
 
     snapshot() {
         const { rss, heapUsed } = process.memoryUsage();
+        const { user, system } = process.cpuUsage();
         const mib = (bytes) => Math.round(bytes / 2 ** 20);
         return {
             ...this.stats.counters,
             ...this.app.tableSizes(),
             memory: { rssMiB: mib(rss), heapUsedMiB: mib(heapUsed) },
+            // CPU time, unlike wall time, shows a slowdown even on a busy machine.
+            cpuMs: Math.round((user + system) / 1000),
         };
     }
 
@@ -125,6 +136,9 @@ class Backend {
             return this.reply(res, problem);
         }
         const body = await readBody(req, MAX_BODY_BYTES);
+        if (body === undefined) {
+            return;
+        }
         if (body === null) {
             return this.reply(res, httpErrors.tooLarge(MAX_BODY_BYTES), { Connection: "close" });
         }
@@ -228,6 +242,9 @@ class Backend {
             const value = convexToJson(outcome.value ?? null);
             return this.reply(res, [200, { status: "success", value, logLines: outcome.logLines }]);
         }
+        if (outcome.system !== null) {
+            return this.replySystemError(res, outcome.system);
+        }
         const body = functionFailure(outcome.error, { redact: this.options.redact });
         this.reply(res, [this.failureStatus(), { ...body, logLines: outcome.logLines }]);
     }
@@ -277,14 +294,18 @@ function baseUrl(options, port) {
 }
 
 function installShutdown(server, backend) {
-    const stop = (signal) => {
-        log(`stopping signal=${signal} stats=${JSON.stringify(backend.stats.counters)}`);
+    const stop = (reason) => {
+        log(`stopping reason=${reason} stats=${JSON.stringify(backend.stats.counters)}`);
         server.close();
         server.closeAllConnections();
         process.exit(0);
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
+    if (backend.options.exitWithStdin) {
+        process.stdin.once("close", () => stop("stdin-closed"));
+        process.stdin.resume();
+    }
 }
 
 async function main() {

@@ -129,6 +129,7 @@ async function stopChild(child) {
     const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
     await exited;
     clearTimeout(timer);
+    child.stdin.destroy();
 }
 
 /**
@@ -138,9 +139,10 @@ async function stopChild(child) {
  */
 export async function startBackend({ fast = false, redact = false, extraArgs = [],
     timeoutMs = START_TIMEOUT_MS } = {}) {
-    const args = [SERVER, ...(fast ? ["--fast"] : []), ...(redact ? ["--redact"] : []),
-        ...extraArgs];
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const args = [SERVER, "--exit-with-stdin", ...(fast ? ["--fast"] : []),
+        ...(redact ? ["--redact"] : []), ...extraArgs];
+    // The server exits when this pipe closes, so a test process that dies leaves no server.
+    const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"] });
     const tail = [];
     // Reading stderr to the end also keeps a chatty server from blocking on a full pipe.
     collectTail(child.stderr, tail);

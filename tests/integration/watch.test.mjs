@@ -45,7 +45,7 @@ test("a file moved into inbox/ ends in done/ with its results, and the users exi
     renameSync(broken, path.join(spool, "inbox", "broken.csv"));
     const reason = path.join(spool, "failed", "broken.csv.error.txt");
     await waitFor(() => existsSync(reason), { what: "the error file" });
-    assert.match(readFileSync(reason, "utf8"), /no email column/);
+    assert.match(readFileSync(reason, "utf8"), /no header row; expected columns email,password/);
     assert.ok(existsSync(path.join(spool, "failed", "broken.csv")));
 
     daemon.kill("SIGTERM");

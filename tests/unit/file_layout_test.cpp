@@ -80,3 +80,11 @@ TEST_CASE("without a header the columns come from the command line") {
     CHECK(layout_failure("a@x.io,pw\n", options).find("cannot tell the delimiter") !=
           std::string::npos);
 }
+
+TEST_CASE("an Excel sep= line names the delimiter and is not the header") {
+    const auto layout = layout_of("sep=;\r\nEmail;Password\r\na@x.io;pw,with,commas\r\n");
+    CHECK(layout.csv.delimiter == ';');
+    CHECK(layout.separator_line);
+    CHECK(layout.header_line == 2);
+    CHECK(layout_of("sep=,\nemail,password\n").csv.delimiter == ',');
+}

@@ -31,6 +31,16 @@ TEST_CASE("header names are trimmed, matched without case, and aliases are known
     CHECK(columns.unknown == std::vector<std::string>{"Phone"});
 }
 
+TEST_CASE("exports' spellings of the column names are recognised") {
+    for (const char* header : {"E-mail Address,Temp-Password\n", "email_address,initial_password\n",
+                               "Mail,TEMPORARY PASSWORD\n"}) {
+        const auto records = records_of(header);
+        const auto columns = map_header(header_names(records[0]), {});
+        CHECK(columns.email == 0);
+        CHECK(columns.password == 1);
+    }
+}
+
 TEST_CASE("a header without the password column, or with two email columns, is refused") {
     const auto missing = records_of("email,name\n");
     CHECK_THROWS_WITH_AS(map_header(header_names(missing[0]), {}), "no password column in the header",

@@ -28,6 +28,7 @@ struct file_layout {
     bool header = true;
     std::size_t header_line = 0;  // 0 without a header
     text_encoding encoding = text_encoding::utf8;
+    bool separator_line = false;  // the file starts with Excel's "sep=X" line
 };
 
 /// The file cannot be read as a list of users; the message says why and names the line.
@@ -36,12 +37,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/// Finds the delimiter (among `,` `;` TAB `|` unless given) and the columns from the first
+/// Finds the delimiter (the one given, else one named by an Excel "sep=X" first line, else
+/// the one of `,` `;` TAB `|` that makes sense of the header) and the columns from the first
 /// non-blank line. Throws layout_error, std::system_error (unreadable) or csv_error.
 file_layout find_layout(const std::filesystem::path& file, const layout_options& options);
 
-/// Reads up to and including the header (or up to the first data record, without a header):
-/// returns the number of blank lines skipped before it.
+/// Reads up to and including the header (or up to the first data record, without a header),
+/// past a "sep=" line: returns the number of blank lines skipped on the way.
 std::size_t skip_to_data(csv_reader& reader, const file_layout& layout);
 
 }  // namespace convex_importd

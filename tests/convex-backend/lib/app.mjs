@@ -75,10 +75,20 @@ async function lookUp(udfPath) {
     return kind === null ? null : { kind, isPublic: fn.isPublic === true };
 }
 
+// convex-test checks arguments itself before running a function. A deployment reports a
+// mismatch as an ArgumentValidationError, a system error that production does not redact.
+function argumentProblem(error) {
+    if (!(error instanceof Error) || !error.stack?.includes("validateFunctionArgs")) {
+        return null;
+    }
+    return `ArgumentValidationError: ${error.message.replace(/^Validator error: /, "")}`;
+}
+
 /**
  * The Convex app, executed by convex-test. `call` runs one function the way the HTTP API
  * would and never throws for a function's own failure: it returns
- * `{ ok: true, value, logLines }` or `{ ok: false, error, logLines }`.
+ * `{ ok: true, value, logLines }` or `{ ok: false, error, logLines, system }`, where
+ * `system` is the message of a failure the deployment (not the function) reports, or null.
  */
 export async function createApp({ fast, siteUrl, verbose, index }) {
     Object.assign(process.env, await authKeys(), {
@@ -103,12 +113,14 @@ export async function createApp({ fast, siteUrl, verbose, index }) {
                 const value = await logStorage.run(lines, run);
                 return { ok: true, value, logLines: lines };
             } catch (error) {
-                return { ok: false, error, logLines: lines };
+                return { ok: false, error, logLines: lines, system: argumentProblem(error) };
             }
         },
         /** Row counts of the auth tables, read without a transaction (for /stats). */
         tableSizes() {
-            const size = (table) => database?._tableIds?.get(table)?.size ?? null;
+            const size = (table) => database === null
+                ? null
+                : database._tableIds?.get(table)?.size ?? 0;
             return {
                 accounts: size("authAccounts"),
                 users: size("users"),

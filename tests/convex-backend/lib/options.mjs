@@ -20,7 +20,8 @@ export const USAGE = `usage: node server.mjs [options]
   --admin-key K       accept only "Authorization: Convex K" as admin (default: any key)
   --keep-alive-ms N   idle keep-alive connection timeout (default 60000)
   --verbose           log every call and the functions' console output to stderr
-  --no-index          keep convex-test's full table scans (only to measure their cost)`;
+  --no-index          keep convex-test's full table scans (only to measure their cost)
+  --exit-with-stdin   exit when standard input closes (so a killed test leaves no server)`;
 
 const SPEC = {
     host: { type: "string", default: "127.0.0.1" },
@@ -44,6 +45,7 @@ const SPEC = {
     "keep-alive-ms": { type: "string", default: "60000" },
     verbose: { type: "boolean", default: false },
     "no-index": { type: "boolean", default: false },
+    "exit-with-stdin": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
 };
 
@@ -62,7 +64,8 @@ function integer(values, name, max = Number.MAX_SAFE_INTEGER) {
 function probability(values, name) {
     const value = Number(values[name]);
     if (values[name].trim() === "" || !(value >= 0 && value <= 1)) {
-        throw new OptionError(`--${name}: expected a probability from 0 to 1, got "${values[name]}"`);
+        const text = values[name];
+        throw new OptionError(`--${name}: expected a probability from 0 to 1, got "${text}"`);
     }
     return value;
 }
@@ -120,5 +123,6 @@ export function parseOptions(argv) {
         keepAliveMs: integer(values, "keep-alive-ms"),
         verbose: values.verbose,
         index: !values["no-index"],
+        exitWithStdin: values["exit-with-stdin"],
     };
 }
