@@ -31,30 +31,34 @@ char lower_ascii(char c) {
 }
 
 std::string copy_ascii(std::string_view text, email_case letter_case) {
-    std::string out(text);
-    if (letter_case == email_case::lower) {
-        char* p = out.data();  // a raw pointer: through operator[] each store reloads it
-        for (std::size_t i = 0; i < text.size(); ++i) {
-            p[i] = lower_ascii(p[i]);
-        }
+    if (letter_case == email_case::preserve) {
+        return std::string(text);
+    }
+    // Lower-cased on the way from the record into the new string: reading back bytes just
+    // copied stalls on the copy's stores. Raw pointers: through operator[] each store would
+    // reload the string's data pointer.
+    std::string out(text.size(), '\0');
+    char* to = out.data();
+    const char* from = text.data();
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        to[i] = lower_ascii(from[i]);
     }
     return out;
 }
 
-// A dot, and no empty label: no dot first, last, or next to another.
+// A dot, and no empty label: no dot first, last, or next to another. Without branches:
+// where the dots fall differs from row to row, and mispredictions cost more than the loop.
 bool domain_name(std::string_view domain) {
     bool dotted = false;
-    char previous = '.';
+    bool empty_label = false;
+    bool after_dot = true;  // a dot first would end an empty label
     for (const char c : domain) {
-        if (c == '.') {
-            if (previous == '.') {
-                return false;
-            }
-            dotted = true;
-        }
-        previous = c;
+        const bool dot = c == '.';
+        empty_label |= dot & after_dot;
+        dotted |= dot;
+        after_dot = dot;
     }
-    return dotted && previous != '.';
+    return dotted && !empty_label && !after_dot;
 }
 
 // NFC, and lower case when asked, through utf8proc. Input is valid UTF-8.
@@ -90,15 +94,53 @@ std::string normalise_unicode(std::string_view text, email_case letter_case) {
     return lowered;
 }
 
-std::optional<std::string> syntax_problem(std::string_view email) {
-    // One pass without branches for the checks every email needs: this runs once per row.
-    bool spaced = false;
+constexpr std::uint64_t byte_ones = 0x0101010101010101ULL;
+constexpr std::uint64_t byte_high_bits = 0x8080808080808080ULL;
+constexpr std::uint64_t byte_low_bits = 0x7F7F7F7F7F7F7F7FULL;
+
+// The high bit of each byte of `word` that equals `value`. Exact: no carry crosses bytes.
+std::uint64_t bytes_equal(std::uint64_t word, unsigned char value) {
+    const std::uint64_t x = word ^ (byte_ones * value);
+    return ~(((x & byte_low_bits) + byte_low_bits) | x) & byte_high_bits;
+}
+
+// The high bit of each byte of `word` below `limit` (1 to 0x80). Exact, as above.
+std::uint64_t bytes_below(std::uint64_t word, unsigned char limit) {
+    return ~(((word & byte_low_bits) + byte_ones * (0x80 - limit)) | word) & byte_high_bits;
+}
+
+bool space_or_control(unsigned char byte) { return byte <= 0x20 || byte == 0x7F; }
+
+/// What the syntax checks need to know about every byte of an email.
+struct email_bytes {
+    bool spaced = false;  // a space or control character
     std::size_t ats = 0;
-    for (const char c : email) {
-        const auto byte = static_cast<unsigned char>(c);
-        spaced |= byte <= 0x20 || byte == 0x7F;
-        ats += byte == '@' ? 1 : 0;
+};
+
+// Eight bytes per step: this runs once per row, and a byte loop was a tenth of reading time.
+email_bytes scan_bytes(std::string_view email) {
+    std::uint64_t spaced = 0;
+    std::size_t ats = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= email.size(); i += 8) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, email.data() + i, 8);
+        spaced |= bytes_below(word, 0x21) | bytes_equal(word, 0x7F);
+        // Zero, one or "more than one" is all the checks ask; no popcount instruction needed.
+        const std::uint64_t at_signs = bytes_equal(word, '@');
+        ats += at_signs == 0 ? 0 : (at_signs & (at_signs - 1)) == 0 ? 1 : 2;
     }
+    email_bytes found{spaced != 0, ats};
+    for (; i < email.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(email[i]);
+        found.spaced = found.spaced || space_or_control(byte);
+        found.ats += byte == '@' ? 1 : 0;
+    }
+    return found;
+}
+
+std::optional<std::string> syntax_problem(std::string_view email) {
+    const auto [spaced, ats] = scan_bytes(email);
     if (spaced) {
         return "email contains a space or control character";
     }
