@@ -11,6 +11,7 @@ packages=(
     libsimdjson-dev libspdlog-dev libconcurrentqueue-dev doctest-dev
     libcli11-dev libtomlplusplus-dev libsqlite3-dev libutf8proc-dev libsystemd-dev
     nodejs npm openssl time
+    systemd logrotate dpkg-dev file
 )
 
 sudo_if_needed() {
