@@ -9,7 +9,7 @@ namespace convex_importd {
 namespace {
 
 bool key_character(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
 }
 
 // Length of the `key` in `key=...` at the start of `text`, or 0 when there is none.

@@ -15,6 +15,14 @@ TEST_CASE("a log message splits into its event and its key=value fields") {
     CHECK(parts.fields[2] == std::pair<std::string, std::string>{"seconds", "0.5"});
 }
 
+TEST_CASE("configuration keys with dots are field names too") {
+    const auto parts = split_log_message("starting version=0.1.0 import.concurrency=16");
+
+    CHECK(parts.event == "starting");
+    REQUIRE(parts.fields.size() == 2);
+    CHECK(parts.fields[1] == std::pair<std::string, std::string>{"import.concurrency", "16"});
+}
+
 TEST_CASE("quoted values come back as log_value wrote them") {
     const std::string name = "my \"team\" = all.csv";
     const auto parts = split_log_message("file claimed file=" + log_value(name) + " bytes=9");
