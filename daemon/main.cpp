@@ -79,7 +79,9 @@ void add_common_flags(CLI::App& command, command_line& line) {
     }
     command.add_flag_callback(
         "--keep-processed",
-        [&line] { line.overrides.push_back({"--keep-processed", "spool.keep_processed", "true"}); },
+        [&line] {
+            line.overrides.push_back({"--keep-processed", "spool.keep_processed", "true"});
+        },
         "Keep input files once imported (default: delete them)");
 }
 

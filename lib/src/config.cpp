@@ -77,11 +77,10 @@ const std::array key_specs{
     key_spec{"spool.path", +[](daemon_config& c) -> fs::path& { return c.spool; }},
     key_spec{"spool.keep_processed",
              +[](daemon_config& c) -> bool& { return c.service.keep_processed; }, change::live},
-    key_spec{"spool.rescan_interval",
-             +[](daemon_config& c) -> std::chrono::milliseconds& {
-                 return c.service.rescan_interval;
-             },
-             change::live, 100, 3'600'000},
+    key_spec{
+        "spool.rescan_interval",
+        +[](daemon_config& c) -> std::chrono::milliseconds& { return c.service.rescan_interval; },
+        change::live, 100, 3'600'000},
     key_spec{"log.file", +[](daemon_config& c) -> fs::path& { return c.log.file; }},
     key_spec{"log.level", +[](daemon_config& c) -> std::string& { return c.log.level; },
              change::live, 0, 0, log_levels},
@@ -162,17 +161,26 @@ struct bad_value {
     std::string got;
 };
 
-std::string in_quotes(std::string_view text) { return fmt::format("\"{}\"", text); }
+std::string in_quotes(std::string_view text) {
+    return fmt::format("\"{}\"", text);
+}
 
 std::string toml_type_name(const toml::node& node) {
     switch (node.type()) {
-        case toml::node_type::string: return "a string";
-        case toml::node_type::integer: return "an integer";
-        case toml::node_type::floating_point: return "a floating-point number";
-        case toml::node_type::boolean: return "a boolean";
-        case toml::node_type::array: return "an array";
-        case toml::node_type::table: return "a table";
-        default: return "a date or time";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a floating-point number";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::table:
+            return "a table";
+        default:
+            return "a date or time";
     }
 }
 
@@ -202,7 +210,8 @@ std::optional<std::int64_t> parse_integer(std::string_view text) {
 std::chrono::milliseconds parse_duration(std::string_view text) {
     const auto digits_end = text.find_first_not_of("0123456789");
     const auto number = parse_integer(text.substr(0, digits_end));
-    const std::string_view unit = digits_end == std::string_view::npos ? "" : text.substr(digits_end);
+    const std::string_view unit =
+        digits_end == std::string_view::npos ? "" : text.substr(digits_end);
     constexpr std::array<std::pair<std::string_view, std::int64_t>, 4> units{
         {{"ms", 1}, {"s", 1'000}, {"m", 60'000}, {"h", 3'600'000}}};
     const auto it = std::find_if(units.begin(), units.end(),
@@ -216,7 +225,8 @@ std::chrono::milliseconds parse_duration(std::string_view text) {
 // "Full Name=name" passes the column "Full Name" as the param "name"; "name" keeps the name.
 std::pair<std::string, std::string> parse_param(std::string_view text) {
     const auto equals = text.rfind('=');
-    if (text.empty() || equals == 0 || (equals != std::string_view::npos && equals + 1 == text.size())) {
+    if (text.empty() || equals == 0 ||
+        (equals != std::string_view::npos && equals + 1 == text.size())) {
         throw bad_value{in_quotes(text)};
     }
     std::string column(text.substr(0, equals));
@@ -252,9 +262,7 @@ std::string expected(const key_spec& spec) {
                                format_duration(std::chrono::milliseconds(spec.min)),
                                format_duration(std::chrono::milliseconds(spec.max)));
         }
-        std::string operator()(url_field) const {
-            return "an http:// or https:// deployment URL";
-        }
+        std::string operator()(url_field) const { return "an http:// or https:// deployment URL"; }
         std::string operator()(params_field) const {
             return "a list of \"COLUMN\" or \"COLUMN=NAME\" (NAME not email, password or flow)";
         }
@@ -379,7 +387,9 @@ std::string show(const key_spec& spec, daemon_config& config) {
             return access(config).empty() ? "none" : access(config).string();
         }
         std::string operator()(count_field access) const { return std::to_string(access(config)); }
-        std::string operator()(flag_field access) const { return access(config) ? "true" : "false"; }
+        std::string operator()(flag_field access) const {
+            return access(config) ? "true" : "false";
+        }
         std::string operator()(duration_field access) const {
             return format_duration(access(config));
         }
@@ -423,12 +433,13 @@ std::string where(const fs::path& file, const toml::source_region& region) {
 void read_table(const toml::table& table, const std::string& prefix, const fs::path& file,
                 daemon_config& config) {
     for (const auto& [key, node] : table) {
-        const std::string name = prefix.empty() ? std::string(key.str())
-                                                : prefix + "." + std::string(key.str());
+        const std::string name =
+            prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
         const std::string at = where(file, key.source());
         if (const auto* section = node.as_table()) {
             if (!is_section(name)) {
-                throw config_error(at + ": unknown section [" + name + "]" + section_suggestion(name));
+                throw config_error(at + ": unknown section [" + name + "]" +
+                                   section_suggestion(name));
             }
             read_table(*section, name, file, config);
             continue;
@@ -459,8 +470,8 @@ void read_file(const fs::path& file, daemon_config& config) {
     try {
         document = toml::parse_file(file.string());
     } catch (const toml::parse_error& parse) {
-        throw config_error(fmt::format("{}: invalid TOML: {}", where(file, parse.source()),
-                                       parse.description()));
+        throw config_error(
+            fmt::format("{}: invalid TOML: {}", where(file, parse.source()), parse.description()));
     }
     config.file = file;
     read_table(document, "", file, config);
@@ -490,8 +501,8 @@ void apply_overrides(const std::vector<config_override>& overrides, daemon_confi
         try {
             store(*spec, config, flag_input(*spec, std::move(values)));
         } catch (const bad_value& bad) {
-            throw config_error(
-                fmt::format("{}: {}: expected {}, got {}", flag, spec->name, expected(*spec), bad.got));
+            throw config_error(fmt::format("{}: {}: expected {}, got {}", flag, spec->name,
+                                           expected(*spec), bad.got));
         }
         set_origin(config, spec->name, flag);
     }
@@ -546,8 +557,8 @@ void check_values(const daemon_config& config) {
 
 void load_key(daemon_config& config, const run_environment& environment) {
     try {
-        deploy_key key = load_deploy_key(
-            {environment.credentials_directory, config.deploy_key_credential, config.deploy_key_file});
+        deploy_key key = load_deploy_key({environment.credentials_directory,
+                                          config.deploy_key_credential, config.deploy_key_file});
         config.service.client.deploy_key = std::move(key.value);
         config.deploy_key_source = std::move(key.source);
     } catch (const deploy_key_error& error) {
@@ -616,8 +627,8 @@ std::string config_fields(const daemon_config& config) {
 }
 
 std::string config_report(const daemon_config& config) {
-    std::string out = fmt::format("config ok file={}\n",
-                                  config.file.empty() ? "none" : config.file.string());
+    std::string out =
+        fmt::format("config ok file={}\n", config.file.empty() ? "none" : config.file.string());
     for (const auto& [key, value] : describe_config(config)) {
         const std::string origin = key == "deploy_key" ? "" : "  # " + origin_of(config, key);
         out += fmt::format("{} = {}{}\n", key, value, origin);

@@ -36,7 +36,9 @@ private:
     int fd_;
 };
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+    return std::strerror(errno);
+}
 
 // Checked on the open descriptor, so the file cannot be swapped between check and read.
 void refuse_shared_file(int fd, const fs::path& path) {

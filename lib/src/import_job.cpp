@@ -119,8 +119,8 @@ void stream_rows(const std::filesystem::path& input, const import_options& optio
     }
 }
 
-void read_file(const std::filesystem::path& input, const import_options& options,
-               row_queue& queue, std::exception_ptr& failure, std::atomic<std::size_t>& records,
+void read_file(const std::filesystem::path& input, const import_options& options, row_queue& queue,
+               std::exception_ptr& failure, std::atomic<std::size_t>& records,
                std::atomic<bool>& counted, std::size_t& blank_lines) {
     try {
         records.store(validate(input, options));

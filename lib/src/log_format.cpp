@@ -63,8 +63,7 @@ std::size_t fields_start(std::string_view message) {
     return message.size();
 }
 
-std::optional<std::vector<std::pair<std::string, std::string>>> read_fields(
-    std::string_view text) {
+std::optional<std::vector<std::pair<std::string, std::string>>> read_fields(std::string_view text) {
     std::vector<std::pair<std::string, std::string>> fields;
     while (!text.empty()) {
         const std::size_t length = key_length(text);
@@ -115,8 +114,8 @@ log_fields split_log_message(std::string_view message) {
     return {std::string(event), std::move(*fields)};
 }
 
-std::string json_log_line(std::string_view time, std::string_view level,
-                          std::string_view logger, std::string_view message) {
+std::string json_log_line(std::string_view time, std::string_view level, std::string_view logger,
+                          std::string_view message) {
     const log_fields parts = split_log_message(message);
     std::string out = "{\"time\":";
     append_json_text(out, time);

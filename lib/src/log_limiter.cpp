@@ -5,8 +5,7 @@ namespace convex_importd {
 repeat_limiter::repeat_limiter(std::size_t burst, clock::duration window)
     : burst_(burst), window_(window) {}
 
-bool repeat_limiter::admit(std::string_view logger, std::string_view event,
-                           clock::time_point now) {
+bool repeat_limiter::admit(std::string_view logger, std::string_view event, clock::time_point now) {
     auto [it, added] = entries_.try_emplace({std::string(logger), std::string(event)});
     entry& current = it->second;
     if (added || now - current.started >= window_) {

@@ -31,10 +31,11 @@ enum subsystem : std::size_t { main_logger, watch_logger, csv_logger, http_logge
 constexpr std::array subsystem_names{"main", "watch", "csv", "http", "import"};
 
 constexpr std::size_t repeated_line_burst = 10;
-constexpr auto repeated_line_window = std::chrono::seconds(10);
 constexpr std::string_view erase_line = "\r\033[K";
 
-std::string_view view(spdlog::string_view_t text) { return {text.data(), text.size()}; }
+std::string_view view(spdlog::string_view_t text) {
+    return {text.data(), text.size()};
+}
 
 void write_all(int fd, std::string_view text) {
     while (!text.empty()) {
@@ -53,9 +54,9 @@ void write_all(int fd, std::string_view text) {
 class json_formatter final : public spdlog::formatter {
 public:
     void format(const log_msg& message, spdlog::memory_buf_t& out) override {
-        const std::string line =
-            json_log_line(utc_timestamp(message.time), view(spdlog::level::to_string_view(message.level)),
-                          view(message.logger_name), view(message.payload));
+        const std::string line = json_log_line(utc_timestamp(message.time),
+                                               view(spdlog::level::to_string_view(message.level)),
+                                               view(message.logger_name), view(message.payload));
         out.append(line.data(), line.data() + line.size());
         out.push_back('\n');
     }
@@ -149,8 +150,8 @@ private:
 /// burst, then hands each line to stderr and the file, so that both see the same lines.
 class limiting_sink final : public spdlog::sinks::base_sink<std::mutex> {
 public:
-    explicit limiting_sink(std::vector<spdlog::sink_ptr> outputs)
-        : outputs_(std::move(outputs)), limiter_(repeated_line_burst, repeated_line_window) {}
+    limiting_sink(std::vector<spdlog::sink_ptr> outputs, std::chrono::milliseconds window)
+        : outputs_(std::move(outputs)), limiter_(repeated_line_burst, window) {}
 
     void report_dropped() {
         std::lock_guard lock(mutex_);
@@ -183,10 +184,11 @@ private:
 
     void report_dropped_locked(repeat_limiter::clock::time_point now) {
         for (const auto& dropped : limiter_.take_dropped(now)) {
-            const auto seconds =
-                std::chrono::duration_cast<std::chrono::seconds>(limiter_.window()).count();
-            const std::string text = fmt::format("log lines dropped event={} dropped={} window_s={}",
-                                                 log_value(dropped.event), dropped.count, seconds);
+            const auto window =
+                std::chrono::duration_cast<std::chrono::milliseconds>(limiter_.window());
+            const std::string text =
+                fmt::format("log lines dropped event={} dropped={} window_ms={}",
+                            log_value(dropped.event), dropped.count, window.count());
             forward(log_msg(dropped.logger, spdlog::level::warn, text));
         }
     }
@@ -243,7 +245,7 @@ void setup_logging(const logging_options& options) {
         fresh.file->set_formatter(make_formatter(options.format));
         outputs.push_back(fresh.file);
     }
-    fresh.front = std::make_shared<limiting_sink>(std::move(outputs));
+    fresh.front = std::make_shared<limiting_sink>(std::move(outputs), options.repeat_window);
 
     for (std::size_t i = 0; i < subsystem_names.size(); ++i) {
         auto logger = std::make_shared<spdlog::logger>(subsystem_names[i], fresh.front);
@@ -276,7 +278,9 @@ void report_dropped_log_lines() {
     }
 }
 
-bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+bool stderr_is_terminal() {
+    return ::isatty(STDERR_FILENO) == 1;
+}
 
 std::size_t terminal_columns() {
     winsize size{};
@@ -300,11 +304,21 @@ void clear_terminal_line() {
 
 namespace log {
 
-spdlog::logger& main() { return named(main_logger); }
-spdlog::logger& watch() { return named(watch_logger); }
-spdlog::logger& csv() { return named(csv_logger); }
-spdlog::logger& http() { return named(http_logger); }
-spdlog::logger& import() { return named(import_logger); }
+spdlog::logger& main() {
+    return named(main_logger);
+}
+spdlog::logger& watch() {
+    return named(watch_logger);
+}
+spdlog::logger& csv() {
+    return named(csv_logger);
+}
+spdlog::logger& http() {
+    return named(http_logger);
+}
+spdlog::logger& import() {
+    return named(import_logger);
+}
 
 }  // namespace log
 

@@ -83,11 +83,11 @@ std::string progress_bar(const import_progress& progress, std::size_t columns) {
         bar.replace(0, std::min(filled, bar_cells), std::min(filled, bar_cells), '#');
     }
     const auto eta = progress.eta_seconds();
-    std::string line = fmt::format(
-        "[{}] {:>3}% {}/{} {:.0f} rows/s ETA {} {}", bar,
-        percent ? fmt::format("{:.0f}", std::floor(*percent)) : "?", progress.done(),
-        progress.total ? std::to_string(*progress.total) : "?", progress.rows_per_second(),
-        eta ? duration_text(*eta) : "?", progress.file);
+    std::string line =
+        fmt::format("[{}] {:>3}% {}/{} {:.0f} rows/s ETA {} {}", bar,
+                    percent ? fmt::format("{:.0f}", std::floor(*percent)) : "?", progress.done(),
+                    progress.total ? std::to_string(*progress.total) : "?",
+                    progress.rows_per_second(), eta ? duration_text(*eta) : "?", progress.file);
     if (columns > 1 && line.size() >= columns) {
         line.resize(columns - 1);  // a full-width line would wrap, and \r would redraw below
     }

@@ -17,7 +17,9 @@ namespace {
 // keep their own, longer intervals.
 constexpr auto tick_interval = std::chrono::milliseconds(250);
 
-std::string now_text() { return utc_timestamp(std::chrono::system_clock::now()); }
+std::string now_text() {
+    return utc_timestamp(std::chrono::system_clock::now());
+}
 
 }  // namespace
 
@@ -128,8 +130,7 @@ void activity_reporter::tick() {
 void activity_reporter::announce(active_file& file, const std::string& records) {
     auto& logger = mode_ == reporter_mode::watch ? log::watch() : log::import();
     const char* event = mode_ == reporter_mode::watch ? "file claimed" : "file started";
-    logger.info("{} file={} bytes={} records={}", event, log_value(file.name), file.bytes,
-                records);
+    logger.info("{} file={} bytes={} records={}", event, log_value(file.name), file.bytes, records);
     file.announced = true;
 }
 
@@ -165,7 +166,10 @@ void activity_reporter::update_status(clock::time_point now, bool now_or_never) 
     }
     next_status_file_ = now + options_.status_interval;
     const status_report report{progress.empty() || !running_ ? state_ : "importing",
-                               started_, now_text(), static_cast<long>(::getpid()), progress,
+                               started_,
+                               now_text(),
+                               static_cast<long>(::getpid()),
+                               progress,
                                totals_};
     try {
         replace_file(options_.status_file, status_json(report));

@@ -80,15 +80,16 @@ std::string status_json(const status_report& report) {
 
 void replace_file(const fs::path& path, std::string_view content, mode_t mode) {
     fs::create_directories(path.parent_path());
-    const fs::path temporary = path.parent_path() / fmt::format(".{}.tmp", path.filename().string());
+    const fs::path temporary =
+        path.parent_path() / fmt::format(".{}.tmp", path.filename().string());
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0) {
         throw_io_error("create", temporary);
     }
 
-    const bool written = ::write(fd, content.data(), content.size()) ==
-                             static_cast<ssize_t>(content.size()) &&
-                         ::fdatasync(fd) == 0;
+    const bool written =
+        ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+        ::fdatasync(fd) == 0;
     const int saved_errno = errno;
     ::close(fd);
     if (!written) {

@@ -15,13 +15,21 @@ void send(const std::string& state) {
 
 }  // namespace
 
-void notify_ready() { send("READY=1"); }
+void notify_ready() {
+    send("READY=1");
+}
 
-void notify_reloading() { send("RELOADING=1"); }
+void notify_reloading() {
+    send("RELOADING=1");
+}
 
-void notify_stopping() { send("STOPPING=1"); }
+void notify_stopping() {
+    send("STOPPING=1");
+}
 
-void notify_status(std::string_view text) { send("STATUS=" + std::string(text)); }
+void notify_status(std::string_view text) {
+    send("STATUS=" + std::string(text));
+}
 
 std::optional<std::chrono::microseconds> watchdog_interval() {
     std::uint64_t usec = 0;
@@ -45,7 +53,9 @@ bool watchdog_pinger::start() {
     return true;
 }
 
-void watchdog_pinger::stop() { timer_.cancel(); }
+void watchdog_pinger::stop() {
+    timer_.cancel();
+}
 
 void watchdog_pinger::schedule() {
     timer_.expires_after(period_);

@@ -9,7 +9,8 @@ namespace convex_importd {
 std::string utc_timestamp(std::chrono::system_clock::time_point time) {
     const auto since_epoch = time.time_since_epoch();
     const auto seconds = std::chrono::floor<std::chrono::seconds>(since_epoch);
-    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds);
+    const auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds);
     const std::time_t whole = seconds.count();
     std::tm parts{};
     ::gmtime_r(&whole, &parts);

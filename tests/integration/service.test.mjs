@@ -114,9 +114,11 @@ test("the status file and progress lines show a running file; outputs are owner-
     const statusFile = path.join(spool, "state", "status.json");
     const daemon = start(["watch", "--config", config]);
     const seen = [];
+    let users = [];
     try {
         await waitFor(() => readStatus(statusFile)?.state === "watching", { what: "status watching" });
-        dropFile(spool, "status.csv", makeUsers(40, "status"));
+        users = makeUsers(40, "status");
+        dropFile(spool, "status.csv", users);
         await waitFor(() => {
             const status = readStatus(statusFile);
             if (status?.active?.length === 1 && status.active[0].total === 40) {
@@ -148,6 +150,11 @@ test("the status file and progress lines show a running file; outputs are owner-
     assert.match(logged, /file finished file=status\.csv rows=40 created=40/);
 
     assert.ok(!existsSync(path.join(spool, "done", "status.csv")), "the input was deleted");
+    const outputs = [readFileSync(statusFile, "utf8"), logged, daemon.output,
+        readFileSync(path.join(spool, "done", "status.csv.results.csv"), "utf8")];
+    for (const [, password] of users) {
+        assert.ok(outputs.every((text) => !text.includes(password)), "a password leaked");
+    }
     for (const file of [statusFile, log, path.join(spool, "done", "status.csv.results.csv")]) {
         assert.equal(mode(file) & 0o137, 0, `${file} has mode ${mode(file).toString(8)}`);
     }

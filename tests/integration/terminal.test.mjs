@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 
@@ -67,4 +68,5 @@ test("without a terminal there is no redrawing, only plain lines", async () => {
     assert.ok(!result.stderr.includes("\r") && !result.stderr.includes("\x1b"), result.stderr);
     assert.match(result.stderr, /info import: file started file=pipe\.csv bytes=\d+ records=10/);
     assert.match(result.stdout, /^file=pipe\.csv rows=10 created=10 /);
+    assert.ok(!existsSync(input), "the imported input (plaintext passwords) was deleted");
 });

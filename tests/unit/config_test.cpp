@@ -4,8 +4,9 @@
 
 #include <doctest/doctest.h>
 
-#include <fstream>
 #include <regex>
+
+#include <fmt/format.h>
 
 #include "test_files.hpp"
 
@@ -67,8 +68,8 @@ TEST_CASE("the file sets values and flags override it; each key remembers where 
                                    "[import]\nconcurrency = 8\nparams = [\"Full Name=name\"]\n"
                                    "[log]\nlevel = \"debug\"\nprogress_interval = \"2s\"\n");
 
-    const auto config = load_config(
-        {file, {{"--concurrency", "import.concurrency", "4"}}}, config_mode::import, {});
+    const auto config = load_config({file, {{"--concurrency", "import.concurrency", "4"}}},
+                                    config_mode::import, {});
 
     CHECK(config.service.url.text() == "http://127.0.0.1:3210");
     CHECK(config.service.import.concurrency == 4);
@@ -77,7 +78,8 @@ TEST_CASE("the file sets values and flags override it; each key remembers where 
     REQUIRE(config.service.import.columns.params.size() == 1);
     CHECK(config.service.import.columns.params[0].first == "Full Name");
     CHECK(config.service.import.columns.params[0].second == "name");
-    CHECK(config_report(config).find("import.concurrency = 4  # --concurrency") != std::string::npos);
+    CHECK(config_report(config).find("import.concurrency = 4  # --concurrency") !=
+          std::string::npos);
     CHECK(config_report(config).find("log.level = debug  # " + file.string() + ":7:9") !=
           std::string::npos);
 }
@@ -180,25 +182,26 @@ TEST_CASE("without systemd the status file sits in SPOOL/state, and \"-\" turns 
 
     run_environment systemd;
     systemd.logs_directory = "/var/log/convex-importd";
-    const auto off = load_config({"/dev/null",
-                                  {url_flag, spool, {"--log-file", "log.file", "-"},
-                                   {"--status-file", "status.file", "-"}}},
-                                 config_mode::watch, systemd);
+    const auto off = load_config(
+        {"/dev/null",
+         {url_flag, spool, {"--log-file", "log.file", "-"}, {"--status-file", "status.file", "-"}}},
+        config_mode::watch, systemd);
     CHECK(off.log.file.empty());
     CHECK(off.service.reporting.status_file.empty());
 }
 
 TEST_CASE("a CA file that is not there is refused") {
-    CHECK(load_error({"/dev/null", {url_flag, {"--ca-file", "deployment.ca_file", "/no/ca.pem"}}}) ==
-          "--ca-file: deployment.ca_file: no such file: /no/ca.pem");
+    CHECK(
+        load_error({"/dev/null", {url_flag, {"--ca-file", "deployment.ca_file", "/no/ca.pem"}}}) ==
+        "--ca-file: deployment.ca_file: no such file: /no/ca.pem");
 }
 
 TEST_CASE("the deploy key comes from the systemd credential first, then from the key file") {
     testing::temp_folder folder;
     const auto key_file = folder.write("key", "prod:file-key\n");
     ::chmod(key_file.c_str(), 0600);
-    const auto file = folder.write("c.toml", "[deployment]\ndeploy_key_file = \"" +
-                                                 key_file.string() + "\"\n");
+    const auto file =
+        folder.write("c.toml", "[deployment]\ndeploy_key_file = \"" + key_file.string() + "\"\n");
 
     auto config = load_config({file, {url_flag}}, config_mode::import, {});
     CHECK(config.service.client.deploy_key == "prod:file-key");
@@ -218,8 +221,8 @@ TEST_CASE("a key file readable by group or others is refused") {
     testing::temp_folder folder;
     const auto key_file = folder.write("key", "prod:secret\n");
     ::chmod(key_file.c_str(), 0640);
-    const auto file = folder.write("c.toml", "[deployment]\ndeploy_key_file = \"" +
-                                                 key_file.string() + "\"\n");
+    const auto file =
+        folder.write("c.toml", "[deployment]\ndeploy_key_file = \"" + key_file.string() + "\"\n");
 
     const std::string error = load_error({file, {url_flag}});
 
@@ -232,12 +235,12 @@ TEST_CASE("the example file documents every key with its default") {
     const std::string example = uncommented_example();
     for (const auto name : config_key_names()) {
         const auto dot = name.find('.');
-        const std::string section = "[" + std::string(name.substr(0, dot)) + "]";
-        const std::string key = std::string(name.substr(dot + 1)) + " = ";
+        const std::string section = fmt::format("[{}]", name.substr(0, dot));
+        const std::string key = fmt::format("\n{} = ", name.substr(dot + 1));
         const auto section_at = example.find(section);
         REQUIRE_MESSAGE(section_at != std::string::npos, name);
         const auto next_section = example.find("\n[", section_at + 1);
-        const auto key_at = example.find("\n" + key, section_at);
+        const auto key_at = example.find(key, section_at);
         CHECK_MESSAGE((key_at != std::string::npos && key_at < next_section), name);
     }
 

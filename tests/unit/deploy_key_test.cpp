@@ -71,7 +71,8 @@ TEST_CASE("the systemd credential wins over the key file; a missing one falls th
           "from-file");
 
     folder.write("creds/convex-importd.deploy-key", "from-credential\n");
-    const deploy_key key = load_deploy_key({folder.path() / "creds", "convex-importd.deploy-key", file});
+    const deploy_key key =
+        load_deploy_key({folder.path() / "creds", "convex-importd.deploy-key", file});
     CHECK(key.value == "from-credential");
     CHECK(key.source == "credential convex-importd.deploy-key");
 }

@@ -48,8 +48,9 @@ TEST_CASE("the event is what rate limiting compares") {
 }
 
 TEST_CASE("a JSON line holds time, level, logger, event and the fields, numbers unquoted") {
-    const std::string line = json_log_line("2024-05-01T12:00:00.000Z", "info", "import",
-                                           "file finished file=\"a b.csv\" rows=2 rate=1.5 eta_s=unknown");
+    const std::string line =
+        json_log_line("2024-05-01T12:00:00.000Z", "info", "import",
+                      "file finished file=\"a b.csv\" rows=2 rate=1.5 eta_s=unknown");
 
     CHECK(line ==
           "{\"time\":\"2024-05-01T12:00:00.000Z\",\"level\":\"info\",\"logger\":\"import\","

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "test_files.hpp"
 
 using namespace convex_importd;
@@ -76,6 +78,26 @@ TEST_CASE("a flood of one warning is cut to the burst; other lines still pass") 
     CHECK(text.find("request failed line=9\n") != std::string::npos);
     CHECK(text.find("request failed line=10\n") == std::string::npos);
     CHECK(text.find("progress done=99\n") != std::string::npos);
+}
+
+TEST_CASE("once the window closes, the count of dropped lines is written") {
+    testing::temp_folder folder;
+    const restore_logging restore;
+    const fs::path file = folder.path() / "dropped.log";
+    setup_logging({file, "info", "text", std::chrono::milliseconds(100)});
+
+    for (int i = 0; i < 25; ++i) {
+        log::http().error("request failed line={}", i);
+    }
+    report_dropped_log_lines();
+    CHECK(testing::read_all(file).find("dropped") == std::string::npos);
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    report_dropped_log_lines();
+
+    const std::string text = testing::read_all(file);
+    CHECK(count_lines(text) == 11);
+    CHECK(text.find("warning http: log lines dropped event=\"request failed\" dropped=15 "
+                    "window_ms=100\n") != std::string::npos);
 }
 
 TEST_CASE("levels and formats are checked; the level can change while running") {

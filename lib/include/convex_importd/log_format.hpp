@@ -22,7 +22,7 @@ std::string_view log_event(std::string_view message);
 
 /// One log line as a JSON object for log shippers: time, level, logger, event, then every
 /// field, numbers unquoted. No newline at the end.
-std::string json_log_line(std::string_view time, std::string_view level,
-                          std::string_view logger, std::string_view message);
+std::string json_log_line(std::string_view time, std::string_view level, std::string_view logger,
+                          std::string_view message);
 
 }  // namespace convex_importd

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -12,6 +13,8 @@ struct logging_options {
     std::filesystem::path file;  // empty: stderr only
     std::string level = "info";
     std::string format = "text";  // "text" or "json" (one JSON object per line)
+    /// Up to 10 warnings or errors of one event per window; the rest are counted.
+    std::chrono::milliseconds repeat_window{10'000};
 };
 
 /// Sends every subsystem's logger to stderr and, when set, to a log file (created 0640 at

@@ -19,7 +19,7 @@ struct import_progress {
 
     std::size_t done() const;
     std::optional<double> percent() const;
-    double rows_per_second() const;            // the average since the start
+    double rows_per_second() const;             // the average since the start
     std::optional<double> eta_seconds() const;  // at that average; unknown before a row is done
 };
 

@@ -38,7 +38,6 @@ std::string status_json(const status_report& report);
 /// Replaces `path` by a file holding `content` so that a reader sees the old or the new
 /// file, never a part: written beside it, synced, then renamed over it. Creates the folder
 /// when missing. Throws std::system_error naming the path.
-void replace_file(const std::filesystem::path& path, std::string_view content,
-                  mode_t mode = 0640);
+void replace_file(const std::filesystem::path& path, std::string_view content, mode_t mode = 0640);
 
 }  // namespace convex_importd
