@@ -74,6 +74,16 @@ std::string verify_failure(SSL* ssl) {
     return result == X509_V_OK ? "" : X509_verify_cert_error_string(result);
 }
 
+// Only an unknown issuer is fixed by a CA file; a wrong name or an old protocol is not.
+std::string trust_hint(std::string_view refusal) {
+    const bool unknown_issuer = refusal.find("issuer") != std::string_view::npos ||
+                                refusal.find("self-signed") != std::string_view::npos ||
+                                refusal.find("self signed") != std::string_view::npos;
+    return unknown_issuer ? ". If the deployment uses a private CA, set deployment.ca_file "
+                            "(--ca-file) to its certificate"
+                          : "";
+}
+
 }  // namespace
 
 std::string deployment_url::text() const {
@@ -291,10 +301,9 @@ asio::awaitable<void> check_server_certificate(asio::any_io_executor executor,
     if (opened.transport_failed() && opened.phase == "tls" &&
         opened.error.category() == asio::error::get_ssl_category()) {
         const auto& url = endpoint.url();
-        throw certificate_error(fmt::format(
-            "TLS with {}:{} failed: {}; no sign-up was sent. If the deployment uses a private "
-            "CA, set deployment.ca_file (--ca-file) to its certificate",
-            url.host, url.port, opened.error_text()));
+        throw certificate_error(fmt::format("TLS with {}:{} failed: {}; no sign-up was sent{}",
+                                            url.host, url.port, opened.error_text(),
+                                            trust_hint(opened.detail)));
     }
 }
 

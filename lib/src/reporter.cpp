@@ -56,6 +56,9 @@ void activity_reporter::stop(const std::string& state) {
     state_ = state;
     running_ = false;
     timer_.cancel();
+    if (mode_ == reporter_mode::watch) {
+        systemd::notify_status(state);
+    }
     update_status(clock::now(), true);
     report_dropped_log_lines();
     if (live_line_) {

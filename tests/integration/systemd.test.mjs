@@ -60,6 +60,7 @@ test("the unit is Type=notify with a watchdog, restarts on failure and reloads w
     assert.deepEqual(setting("Type"), ["notify"]);
     assert.match(setting("WatchdogSec")[0], /^\d+s$/);
     assert.deepEqual(setting("Restart"), ["on-failure"]);
+    assert.deepEqual(setting("RestartPreventExitStatus"), ["2"]);
     assert.deepEqual(setting("ExecReload"), ["/bin/kill -HUP $MAINPID"]);
     assert.match(setting("ExecStart")[0], /^\/usr\/bin\/convex-importd watch --config \/etc\/convex-importd\/convex-importd\.toml$/);
 });

@@ -2,10 +2,11 @@
 // Without that CA the import fails on the certificate and sends nothing; with ca_file it
 // imports; a certificate for another name is refused.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import { after, before, test } from "node:test";
 
 import { startBackend } from "./backend.mjs";
@@ -101,6 +102,38 @@ test("a certificate for another host name is refused even from a trusted CA", as
     assert.equal(result.code, 1);
     assert.match(result.stderr, /certificate verify failed .*\(IP address mismatch\)/);
     assert.equal((await misnamed.stats()).requests, 0);
+});
+
+// openssl s_server offering TLS 1.1 alone (the security level lowered so that it may).
+async function tls11Server() {
+    const server = spawn("openssl", ["s_server", "-accept", "127.0.0.1:0", "-tls1_1",
+        "-cipher", "DEFAULT@SECLEVEL=0", "-cert", path.join(folder.path, "loopback.pem"),
+        "-key", path.join(folder.path, "loopback.key")], { stdio: ["pipe", "pipe", "ignore"] });
+    const lines = createInterface({ input: server.stdout });
+    const port = await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("s_server did not start")), 10_000);
+        lines.on("line", (line) => {
+            const match = /^ACCEPT 127\.0\.0\.1:(\d+)$/.exec(line);
+            if (match) {
+                clearTimeout(timer);
+                resolve(match[1]);
+            }
+        });
+    });
+    return { url: `https://127.0.0.1:${port}`, stop: () => server.kill("SIGKILL") };
+}
+
+test("a server that offers only TLS 1.1 is refused", async () => {
+    const server = await tls11Server();
+    try {
+        const result = await run(["import", usersFile("old-tls.csv", 1), "--url", server.url,
+            "--ca-file", ca], { timeoutMs: 30_000 });
+
+        assert.equal(result.code, 1);
+        assert.match(result.stderr, /TLS with 127\.0\.0\.1:\d+ failed: tls: (unsupported protocol|.*protocol version)/);
+    } finally {
+        server.stop();
+    }
 });
 
 test("watch stops with the certificate error and leaves the file in processing/", async () => {
