@@ -128,7 +128,8 @@ test("a key file readable by others is refused before anything is sent", async (
     const result = await run(["import", usersFile("refused.csv", 2), "--config", config]);
 
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /deploy key file .*open-key has mode 0644: it must not be readable by group or others/);
+    assert.match(result.stderr,
+        /deploy key file .*open-key has mode 0644: it must not be readable by group or others/);
     assert.equal((await backend.stats()).requests, 0);
 });
 

@@ -77,7 +77,8 @@ test("systemd hears READY, STATUS with the activity, WATCHDOG, RELOADING and STO
     try {
         await waitFor(() => notify.messages.includes("READY=1"), { what: "READY=1" });
         dropFile(spool, "notified.csv", makeUsers(40, "notified"));
-        await waitFor(() => notify.messages.some((m) => /^STATUS=importing notified\.csv \d+% \d+ rows\/s$/.test(m)),
+        const importing = /^STATUS=importing notified\.csv \d+% \d+ rows\/s$/;
+        await waitFor(() => notify.messages.some((m) => importing.test(m)),
             { what: "STATUS=importing" });
         await waitFor(() => existsSync(path.join(spool, "done", "notified.csv.results.csv")),
             { what: "the results" });
@@ -144,9 +145,12 @@ test("the status file and progress lines show a running file; outputs are owner-
     assert.equal(final.totals.counts.created, 40);
 
     const logged = readFileSync(log, "utf8");
-    assert.match(logged, /info main: starting version=\S+ command=watch pid=\d+ config=\S+status\.toml /);
+    assert.match(logged,
+        /info main: starting version=\S+ command=watch pid=\d+ config=\S+status\.toml /);
     assert.match(logged, /file claimed file=status\.csv bytes=\d+ records=40/);
-    assert.match(logged, /progress file=status\.csv done=\d+ total=40 percent=\d+\.\d rows_per_s=\d+\.\d eta_s=\d+ created=\d+ exists=0 rejected=0 invalid=0 duplicate=0 failed=0/);
+    assert.match(logged, new RegExp("progress file=status\\.csv done=\\d+ total=40 " +
+        "percent=\\d+\\.\\d rows_per_s=\\d+\\.\\d eta_s=\\d+ created=\\d+ exists=0 rejected=0 " +
+        "invalid=0 duplicate=0 failed=0"));
     assert.match(logged, /file finished file=status\.csv rows=40 created=40/);
 
     assert.ok(!existsSync(path.join(spool, "done", "status.csv")), "the input was deleted");
