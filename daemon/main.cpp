@@ -1,21 +1,20 @@
 // convex-importd: signs users up in a Convex deployment from CSV files.
-// This file only turns the command line into options and hands them to the library.
+// This file only turns the command line into a configuration and hands it to the library.
 
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <exception>
-#include <map>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "convex_importd/check.hpp"
+#include "convex_importd/config.hpp"
 #include "convex_importd/logging.hpp"
 #include "convex_importd/service.hpp"
 #include "convex_importd/version.hpp"
@@ -32,130 +31,89 @@ void forbid_core_dumps() {
 }
 
 struct command_line {
-    std::string url;
-    std::string spool;
+    std::string config;
     std::string file;
     std::string results;
-    std::string ca_file;
-    std::string log_file;
-    std::string log_level = "info";
-    std::vector<std::string> params;
-    std::size_t concurrency = 16;
-
-    std::string delimiter;
-    std::string email_column;
-    std::string password_column;
-    bool no_header = false;
-    std::vector<std::string> columns;
-    std::string email_case = "lower";
-    std::size_t min_password_length = 8;
-    std::size_t max_record_bytes = 64 * 1024;
+    std::vector<config_override> overrides;
 };
 
-// Options that say how to read input files: every command that reads one takes them.
-void add_input_options(CLI::App& command, command_line& line) {
-    command.add_option("--delimiter", line.delimiter, "Field delimiter: , ; tab | (default: detect)")
-        ->check(CLI::IsMember({",", ";", "tab", "\t", "|"}));
-    command.add_option("--email-column", line.email_column, "Header name of the email column");
-    command.add_option("--password-column", line.password_column,
-                       "Header name of the password column");
-    command.add_flag("--no-header", line.no_header, "The file has no header row; see --columns");
-    command.add_option("--columns", line.columns, "Column names in order, with --no-header")
-        ->delimiter(',');
-    command.add_option("--param", line.params,
-                       "Pass column COLUMN as sign-up param NAME (COLUMN[=NAME], repeatable)");
-    command.add_option("--email-case", line.email_case, "lower (default) or preserve")
-        ->check(CLI::IsMember({"lower", "preserve"}));
-    command.add_option("--min-password-length", line.min_password_length,
-                       "Shorter passwords are invalid, in UTF-16 units; 0 turns it off")
-        ->capture_default_str();
-    command.add_option("--max-record-bytes", line.max_record_bytes,
-                       "Longer records are invalid")
-        ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20))
-        ->capture_default_str();
+/// A flag that sets a configuration key; the configuration checks its value.
+struct key_flag {
+    const char* flag;
+    const char* key;
+    const char* help;
+};
+
+// How input files are read: every command that reads one takes these.
+constexpr key_flag input_flags[] = {
+    {"--param", "import.params",
+     "Pass column COLUMN as sign-up param NAME (COLUMN[=NAME], repeatable)"},
+    {"--delimiter", "import.delimiter", "Field delimiter: auto (default), ',', ';', tab or '|'"},
+    {"--columns", "import.columns", "Column names in order, for --no-header: email,password,..."},
+    {"--email-column", "import.email_column", "Header name of the email column"},
+    {"--password-column", "import.password_column", "Header name of the password column"},
+    {"--email-case", "import.email_case", "lower (default) or preserve"},
+    {"--min-password-length", "import.min_password_length",
+     "Shorter passwords are invalid, in UTF-16 units (default 8; 0 turns it off)"},
+    {"--max-record-bytes", "import.max_record_bytes", "Longer records are invalid (64 KiB)"},
+};
+
+constexpr key_flag common_flags[] = {
+    {"--url", "deployment.url", "Convex deployment URL, e.g. https://x.convex.cloud"},
+    {"--concurrency", "import.concurrency", "Sign-ups in flight at once (default 16)"},
+    {"--ca-file", "deployment.ca_file", "Extra CA certificates (PEM) for https"},
+    {"--log-file", "log.file", "Also write log lines to this file (- for none)"},
+    {"--log-level", "log.level", "trace, debug, info, warn or error (default info)"},
+    {"--log-format", "log.format", "text or json (default text)"},
+};
+
+constexpr key_flag spool_flags[] = {
+    {"--spool", "spool.path", "Spool folder (inbox, processing, done, failed)"},
+    {"--status-file", "status.file", "Status file, JSON (- for none)"},
+};
+
+void add_key_flag(CLI::App& command, const key_flag& flag, command_line& line) {
+    command
+        .add_option_function<std::vector<std::string>>(
+            flag.flag,
+            [&line, flag](const std::vector<std::string>& values) {
+                for (const auto& value : values) {
+                    line.overrides.push_back({flag.flag, flag.key, value});
+                }
+            },
+            flag.help)
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
-// Options for commands that talk to the deployment.
-void add_network_options(CLI::App& command, command_line& line) {
-    command.add_option("--url", line.url, "Convex deployment URL, e.g. https://x.convex.cloud")
-        ->required();
-    command.add_option("--concurrency", line.concurrency, "Sign-ups in flight at once")
-        ->check(CLI::Range(1, 4096))
-        ->capture_default_str();
-    command.add_option("--ca-file", line.ca_file, "Extra CA certificates (PEM) for https")
-        ->check(CLI::ExistingFile);
-    command.add_option("--log-file", line.log_file, "Also write log lines to this file");
-    command.add_option("--log-level", line.log_level, "trace, debug, info, warn or error")
-        ->capture_default_str();
+void add_input_flags(CLI::App& command, command_line& line) {
+    for (const auto& flag : input_flags) {
+        add_key_flag(command, flag, line);
+    }
+    command.add_flag_callback(
+        "--no-header",
+        [&line] { line.overrides.push_back({"--no-header", "import.header", "false"}); },
+        "The files have no header row; name the columns with --columns");
 }
 
-// "Full Name=name" passes the column "Full Name" as the param "name"; "name" keeps the name.
-std::pair<std::string, std::string> parse_param(const std::string& text) {
-    const auto equals = text.rfind('=');
-    if (equals == std::string::npos) {
-        return {text, text};
+void add_common_flags(CLI::App& command, command_line& line) {
+    add_input_flags(command, line);
+    for (const auto& flag : common_flags) {
+        add_key_flag(command, flag, line);
     }
-    if (equals == 0 || equals + 1 == text.size()) {
-        throw std::invalid_argument("--param " + text + ": expected COLUMN or COLUMN=NAME");
-    }
-    return {text.substr(0, equals), text.substr(equals + 1)};
+    command.add_flag_callback(
+        "--keep-processed",
+        [&line] {
+            line.overrides.push_back({"--keep-processed", "spool.keep_processed", "true"});
+        },
+        "Keep input files once imported (default: delete them)");
 }
 
-// Convex rejects some object keys (a leading `$`, non-ASCII); an identifier is always safe.
-void check_param_name(const std::string& name) {
-    const bool identifier =
-        !name.empty() && std::isdigit(static_cast<unsigned char>(name.front())) == 0 &&
-        std::all_of(name.begin(), name.end(), [](char c) {
-            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
-        });
-    if (!identifier || name.size() > 64) {
-        throw std::invalid_argument("--param name \"" + name +
-                                    "\" must be letters, digits and _ (COLUMN=NAME renames)");
+void add_spool_flags(CLI::App& command, command_line& line) {
+    add_common_flags(command, line);
+    for (const auto& flag : spool_flags) {
+        add_key_flag(command, flag, line);
     }
-    for (const char* reserved : {"email", "password", "flow"}) {
-        if (name == reserved) {
-            throw std::invalid_argument("--param cannot set \"" + name +
-                                        "\": the importer sends it itself");
-        }
-    }
-}
-
-layout_options to_layout_options(const command_line& line) {
-    layout_options layout;
-    if (!line.delimiter.empty()) {
-        layout.delimiter = line.delimiter == "tab" ? '\t' : line.delimiter.front();
-    }
-    layout.header = !line.no_header;
-    layout.columns = line.columns;
-    if (line.no_header && line.columns.empty()) {
-        throw std::invalid_argument("--no-header needs --columns, e.g. --columns email,password");
-    }
-    layout.names.email_column = line.email_column;
-    layout.names.password_column = line.password_column;
-    for (const auto& param : line.params) {
-        auto [column, name] = parse_param(param);
-        check_param_name(name);
-        layout.names.params.emplace_back(std::move(column), std::move(name));
-    }
-    layout.max_record_bytes = line.max_record_bytes;
-    return layout;
-}
-
-row_rules to_row_rules(const command_line& line) {
-    row_rules rules;
-    rules.letter_case = line.email_case == "preserve" ? email_case::preserve : email_case::lower;
-    rules.min_password_length = line.min_password_length;
-    return rules;
-}
-
-service_options to_service_options(const command_line& line) {
-    service_options options;
-    options.url = parse_deployment_url(line.url);
-    options.client.ca_file = line.ca_file;
-    options.import.concurrency = line.concurrency;
-    options.import.layout = to_layout_options(line);
-    options.import.rules = to_row_rules(line);
-    return options;
 }
 
 }  // namespace
@@ -167,25 +125,29 @@ int main(int argc, char** argv) {
     CLI::App app{"convex-importd: bulk sign-up of users into a Convex Auth app from CSV files"};
     app.set_version_flag("--version", std::string("convex-importd ") + version);
     app.require_subcommand(1);
+    app.fallthrough();
 
     command_line line;
+    app.add_option("--config", line.config,
+                   "Configuration file (default /etc/convex-importd/convex-importd.toml)");
+
     auto* watch = app.add_subcommand("watch", "Import every CSV file dropped into SPOOL/inbox");
-    watch->add_option("--spool", line.spool, "Spool folder (inbox, processing, done, failed)")
-        ->required();
-    add_network_options(*watch, line);
-    add_input_options(*watch, line);
+    add_spool_flags(*watch, line);
 
     auto* import = app.add_subcommand("import", "Import one CSV file and exit");
     import->add_option("file", line.file, "CSV file with email and password columns")
         ->required()
         ->check(CLI::ExistingFile);
     import->add_option("--results", line.results, "Results file (default FILE.results.csv)");
-    add_network_options(*import, line);
-    add_input_options(*import, line);
+    add_common_flags(*import, line);
+
+    auto* check_config =
+        app.add_subcommand("check-config", "Check the configuration for watch, print it");
+    add_spool_flags(*check_config, line);
 
     auto* check = app.add_subcommand("check", "Read and check a CSV file; send nothing");
     check->add_option("file", line.file, "CSV file to check")->required();
-    add_input_options(*check, line);
+    add_input_flags(*check, line);
 
     try {
         app.parse(argc, argv);
@@ -193,18 +155,40 @@ int main(int argc, char** argv) {
         return app.exit(error) == 0 ? exit_ok : exit_usage;
     }
 
+    const config_mode mode = import->parsed()  ? config_mode::import
+                             : check->parsed() ? config_mode::check
+                                               : config_mode::watch;
+    const run_environment environment = run_environment::from_process();
+    const config_source source{line.config, line.overrides};
+    daemon_config config;
     try {
-        if (check->parsed()) {
-            return run_check_command(line.file, to_layout_options(line), to_row_rules(line));
-        }
-        setup_logging({line.log_file, line.log_level});
-        const service_options options = to_service_options(line);
+        config = load_config(source, mode, environment);
+    } catch (const config_error& error) {
+        std::fprintf(stderr, "convex-importd: %s\n", error.what());
+        return exit_usage;
+    }
+    if (check_config->parsed()) {
+        std::fputs(config_report(config).c_str(), stdout);
+        return exit_ok;
+    }
+    if (check->parsed()) {
+        return run_check_command(line.file, config.service.import.layout,
+                                 config.service.import.rules);
+    }
+
+    try {
+        setup_logging(config.log);
+        log::main().info("starting version={} command={} pid={} {}", version,
+                         watch->parsed() ? "watch" : "import", ::getpid(), config_fields(config));
         if (watch->parsed()) {
-            return run_watch_command(line.spool, options);
+            return run_watch_command(config.spool, config.service, [&](service_options& live) {
+                reload_config(config, source, mode, environment);
+                live = config.service;
+            });
         }
         const std::string results = line.results.empty() ? line.file + ".results.csv"
                                                          : line.results;
-        return run_import_command(line.file, results, options);
+        return run_import_command(line.file, results, config.service);
     } catch (const std::exception& error) {
         std::fprintf(stderr, "convex-importd: %s\n", error.what());
         return exit_usage;

@@ -12,6 +12,7 @@ packages=(
     libcli11-dev libtomlplusplus-dev libsqlite3-dev libutf8proc-dev libsystemd-dev
     clang libclang-rt-14-dev
     nodejs npm openssl time
+    systemd logrotate dpkg-dev file
 )
 
 sudo_if_needed() {

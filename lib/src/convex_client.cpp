@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <optional>
 #include <stdexcept>
@@ -13,6 +14,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <fmt/format.h>
 
 #include "convex_importd/version.hpp"
 
@@ -48,6 +50,38 @@ bool stale_connection_error(const http_result& result) {
            (result.phase == "read" &&
             (e == http::error::end_of_stream || e == asio::error::connection_reset ||
              e == asio::error::eof || e == asio::error::broken_pipe));
+}
+
+bool is_ip_address(const std::string& host) {
+    boost::system::error_code error;
+    asio::ip::make_address(host, error);
+    return !error;
+}
+
+// OpenSSL checks the name during the handshake, so a mismatch is reported as such
+// ("hostname mismatch") rather than as a bare "certificate verify failed".
+void expect_peer_name(SSL* ssl, const std::string& host) {
+    if (is_ip_address(host)) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+        return;
+    }
+    SSL_set_tlsext_host_name(ssl, host.c_str());  // SNI, for virtual hosting
+    SSL_set1_host(ssl, host.c_str());
+}
+
+std::string verify_failure(SSL* ssl) {
+    const long result = SSL_get_verify_result(ssl);
+    return result == X509_V_OK ? "" : X509_verify_cert_error_string(result);
+}
+
+// Only an unknown issuer is fixed by a CA file; a wrong name or an old protocol is not.
+std::string trust_hint(std::string_view refusal) {
+    const bool unknown_issuer = refusal.find("issuer") != std::string_view::npos ||
+                                refusal.find("self-signed") != std::string_view::npos ||
+                                refusal.find("self signed") != std::string_view::npos;
+    return unknown_issuer ? ". If the deployment uses a private CA, set deployment.ca_file "
+                            "(--ca-file) to its certificate"
+                          : "";
 }
 
 }  // namespace
@@ -97,7 +131,8 @@ deployment_url parse_deployment_url(std::string_view url) {
 }
 
 std::string http_result::error_text() const {
-    return std::string(phase) + ": " + error.message();
+    std::string text = std::string(phase) + ": " + error.message();
+    return detail.empty() ? text : text + " (" + detail + ")";
 }
 
 convex_endpoint::convex_endpoint(deployment_url url, client_options options)
@@ -161,14 +196,14 @@ asio::awaitable<http_result> convex_connection::impl::connect() {
     socket().socket().set_option(tcp::no_delay(true));
 
     if (secure) {
-        // SNI for virtual hosting, then check the certificate names the host we asked for.
-        SSL_set_tlsext_host_name(secure->native_handle(), url.host.c_str());
-        secure->set_verify_callback(asio::ssl::host_name_verification(url.host));
+        expect_peer_name(secure->native_handle(), url.host);
         socket().expires_after(options.connect_timeout);
         auto [tls_error] =
             co_await secure->async_handshake(asio::ssl::stream_base::client, with_error);
         if (tls_error) {
-            co_return failure(tls_error, "tls");
+            http_result refused = failure(tls_error, "tls");
+            refused.detail = verify_failure(secure->native_handle());
+            co_return refused;
         }
     }
 
@@ -185,6 +220,9 @@ asio::awaitable<http_result> convex_connection::impl::exchange_on(Stream& stream
     request.set(http::field::host, endpoint.url().host);
     request.set(http::field::content_type, "application/json");
     request.set("Convex-Client", std::string("convex-importd-") + version);
+    if (const auto& key = endpoint.options().deploy_key; !key.empty()) {
+        request.set(http::field::authorization, "Convex " + key);
+    }
     request.keep_alive(true);
     request.body().swap(body);
     request.prepare_payload();
@@ -236,6 +274,37 @@ void convex_connection::close() {
         impl_->socket().socket().close(ignored);
     }
     impl_->open = false;
+}
+
+asio::awaitable<http_result> convex_connection::open() {
+    if (impl_->open) {
+        co_return http_result{};
+    }
+    http_result connected = co_await impl_->connect();
+    if (connected.transport_failed()) {
+        close();
+    }
+    co_return connected;
+}
+
+asio::awaitable<void> check_server_certificate(asio::any_io_executor executor,
+                                               const convex_endpoint& endpoint) {
+    if (endpoint.tls_context() == nullptr) {
+        co_return;
+    }
+    convex_connection connection(std::move(executor), endpoint);
+    const http_result opened = co_await connection.open();
+    connection.close();
+
+    // Errors of the TLS layer itself; a reset or timeout during the handshake is a fault of
+    // the network that the import may get past.
+    if (opened.transport_failed() && opened.phase == "tls" &&
+        opened.error.category() == asio::error::get_ssl_category()) {
+        const auto& url = endpoint.url();
+        throw certificate_error(fmt::format("TLS with {}:{} failed: {}; no sign-up was sent{}",
+                                            url.host, url.port, opened.error_text(),
+                                            trust_hint(opened.detail)));
+    }
 }
 
 asio::awaitable<http_result> convex_connection::post(const std::string& target,

@@ -36,9 +36,11 @@ struct import_job::run_state {
     asio::steady_timer all_done;
     std::size_t workers_left = 0;
 
-    // Written by the reader thread, read after it has been joined.
+    // Written by the reader thread; `records` is read by progress() once `counted` is set,
+    // the others after the thread has been joined.
     std::exception_ptr reader_failure;
-    std::size_t records = 0;
+    std::atomic<std::size_t> records{0};
+    std::atomic<bool> counted{false};
     std::size_t blank_lines = 0;
 
     void finish(const user_row& row, outcome result, unsigned attempts, std::string detail) {
@@ -87,13 +89,14 @@ void stream_rows(const std::filesystem::path& input, const file_layout& layout,
     blank_lines = rows.blank_lines();
 }
 
-void read_file(const std::filesystem::path& input, const import_options& options,
-               row_queue& queue, std::exception_ptr& failure, std::size_t& records,
-               std::size_t& blank_lines) {
+void read_file(const std::filesystem::path& input, const import_options& options, row_queue& queue,
+               std::exception_ptr& failure, std::atomic<std::size_t>& records,
+               std::atomic<bool>& counted, std::size_t& blank_lines) {
     try {
         const file_layout layout = find_layout(input, options.layout);
         warn_unknown_columns(input, layout.columns);
-        records = count_records(input, layout);
+        records.store(count_records(input, layout));
+        counted.store(true);
         stream_rows(input, layout, options.rules, queue, blank_lines);
     } catch (const layout_error& error) {
         failure = std::make_exception_ptr(file_error(error.what()));
@@ -149,9 +152,25 @@ asio::awaitable<void> import_job::work(run_state& state) {
     }
 }
 
+import_progress import_job::progress() const {
+    import_progress progress;
+    if (active_ == nullptr) {
+        return progress;
+    }
+    progress.file = active_->summary.file;
+    progress.counts = active_->summary.counts;
+    if (active_->counted.load()) {
+        progress.total = active_->records.load();
+    }
+    progress.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    return progress;
+}
+
 asio::awaitable<import_summary> import_job::run(std::filesystem::path input,
                                                 std::filesystem::path results) {
-    const auto started = std::chrono::steady_clock::now();
+    co_await check_server_certificate(executor_, endpoint_);
+    started_ = std::chrono::steady_clock::now();
     run_state state(executor_, options_.queue_capacity, results);
     state.summary.file = input.filename().string();
     active_ = &state;
@@ -161,7 +180,7 @@ asio::awaitable<import_summary> import_job::run(std::filesystem::path input,
 
     std::jthread reader(read_file, input, std::cref(options_), std::ref(state.queue),
                         std::ref(state.reader_failure), std::ref(state.records),
-                        std::ref(state.blank_lines));
+                        std::ref(state.counted), std::ref(state.blank_lines));
 
     state.workers_left = options_.concurrency;
     for (std::size_t i = 0; i < options_.concurrency; ++i) {
@@ -182,11 +201,12 @@ asio::awaitable<import_summary> import_job::run(std::filesystem::path input,
         std::rethrow_exception(state.reader_failure);
     }
     state.summary.blank_lines = state.blank_lines;
+    state.summary.records = state.records.load();
     state.summary.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    if (!stopped_.load() && state.summary.rows() != state.records) {
-        throw file_error("read " + std::to_string(state.records) + " records but " +
-                         std::to_string(state.summary.rows()) + " reached an outcome");
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    if (const auto mismatch = state.summary.mismatch(); mismatch && !stopped_.load()) {
+        log::import().error("summary mismatch {}", *mismatch);
+        throw file_error("rows read and outcomes disagree: " + *mismatch);
     }
     if (!stopped_.load()) {
         state.results.commit();

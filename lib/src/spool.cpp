@@ -52,6 +52,12 @@ void write_file(const fs::path& path, std::string_view text) {
     }
 }
 
+// Best effort: a file dropped by another user cannot be changed, only moved or deleted.
+void restrict_to_owner(const fs::path& file) {
+    std::error_code ignored;
+    fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, ignored);
+}
+
 }  // namespace
 
 spool::spool(fs::path root)
@@ -108,13 +114,20 @@ fs::path spool::results_path(const fs::path& claimed) const {
 
 fs::path spool::finish(const fs::path& claimed) {
     const fs::path target = done_ / claimed.filename();
+    restrict_to_owner(claimed);
     fs::rename(claimed, target);
     sync_folder(done_);
     return target;
 }
 
+void spool::discard(const fs::path& claimed) {
+    fs::remove(claimed);
+    sync_folder(processing_);
+}
+
 fs::path spool::fail(const fs::path& claimed, std::string_view reason) {
     const fs::path target = failed_ / claimed.filename();
+    restrict_to_owner(claimed);
     write_file(failed_ / (claimed.filename().string() + ".error.txt"), std::string(reason) + "\n");
     fs::rename(claimed, target);
     sync_folder(failed_);

@@ -13,6 +13,18 @@ std::size_t import_summary::rows() const {
     return std::accumulate(counts.begin(), counts.end(), std::size_t{0});
 }
 
+std::optional<std::string> import_summary::mismatch() const {
+    const std::size_t outcomes = rows();
+    if (outcomes == records) {
+        return std::nullopt;
+    }
+    const std::string difference = outcomes < records
+                                       ? fmt::format("missing={}", records - outcomes)
+                                       : fmt::format("extra={}", outcomes - records);
+    return fmt::format("file={} rows_read={} outcomes={} {}", log_value(file), records, outcomes,
+                       difference);
+}
+
 std::string import_summary::fields() const {
     const double rate = seconds > 0 ? static_cast<double>(rows()) / seconds : 0.0;
     // The order of the keys is part of the line's contract with log parsers.

@@ -37,10 +37,15 @@ export function makeUsers(count, tag) {
     ]);
 }
 
-/** Runs the binary (under `wrapper`, e.g. GNU time, when given) to completion; resolves with its exit code, stdout and stderr. */
-export async function run(args, { timeoutMs = 120_000, wrapper = [] } = {}) {
+/**
+ * Runs the binary (under `wrapper`, e.g. GNU time, when given) to completion; resolves with
+ * its exit code, stdout and stderr. `env` adds to the environment.
+ */
+export async function run(args, { timeoutMs = 120_000, wrapper = [], env = {} } = {}) {
     const [command, ...rest] = [...wrapper, BINARY, ...args];
-    const child = spawn(command, rest, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, rest, {
+        stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => { stdout += chunk; });
@@ -51,9 +56,11 @@ export async function run(args, { timeoutMs = 120_000, wrapper = [] } = {}) {
     return { code, signal, stdout, stderr };
 }
 
-/** Starts the binary and returns the child; the caller stops it. */
-export function start(args) {
-    const child = spawn(BINARY, args, { stdio: ["ignore", "pipe", "pipe"] });
+/** Starts the binary and returns the child; the caller stops it. `env` adds to the environment. */
+export function start(args, { env = {} } = {}) {
+    const child = spawn(BINARY, args, {
+        stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env },
+    });
     child.output = "";
     child.stdout.on("data", (chunk) => { child.output += chunk; });
     child.stderr.on("data", (chunk) => { child.output += chunk; });

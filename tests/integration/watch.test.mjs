@@ -34,7 +34,8 @@ test("a file moved into inbox/ ends in done/ with its results, and the users exi
 
     const results = path.join(spool, "done", "team.csv.results.csv");
     await waitFor(() => existsSync(results), { what: "the results file" });
-    assert.ok(existsSync(path.join(spool, "done", "team.csv")));
+    // The input holds plaintext passwords: once imported it is deleted (keep_processed off).
+    assert.ok(!existsSync(path.join(spool, "done", "team.csv")));
     assert.ok(!existsSync(path.join(spool, "inbox", "team.csv")));
     assert.ok(!existsSync(path.join(spool, "processing", "team.csv")));
     assert.deepEqual(readResults(results).map((row) => row.outcome), Array(20).fill("created"));
@@ -52,7 +53,7 @@ test("a file moved into inbox/ ends in done/ with its results, and the users exi
     const [code] = await once(daemon, "exit");
     assert.equal(code, 0, daemon.output);
     const logged = readFileSync(log, "utf8");
-    assert.match(logged, /file claimed file=team\.csv bytes=\d+/);
+    assert.match(logged, /file claimed file=team\.csv bytes=\d+ records=20/);
     assert.match(logged, /file finished file=team\.csv rows=20 created=20/);
     assert.match(logged, /file failed file=broken\.csv reason=/);
 });

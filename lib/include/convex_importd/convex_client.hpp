@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -33,7 +34,8 @@ deployment_url parse_deployment_url(std::string_view url);
 struct client_options {
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds request_timeout{60'000};
-    std::string ca_file;  // extra CA certificates, besides the system store
+    std::string ca_file;     // extra CA certificates, besides the system store
+    std::string deploy_key;  // sent as `Authorization: Convex KEY` when set; never logged
 };
 
 /// What is shared by every connection to one deployment: its URL, options and TLS context.
@@ -59,6 +61,7 @@ struct http_result {
     unsigned status = 0;
     std::string body;
     std::optional<std::string> retry_after;
+    std::string detail;  // why a certificate was refused, when it was
 
     bool transport_failed() const { return static_cast<bool>(error); }
     std::string error_text() const;
@@ -76,11 +79,27 @@ public:
     /// POSTs a JSON body to `target`. The body is wiped once it is sent: it holds a password.
     boost::asio::awaitable<http_result> post(const std::string& target, std::string& body);
 
+    /// Connects (and shakes hands, over TLS) without sending anything.
+    boost::asio::awaitable<http_result> open();
+
     void close();
 
 private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };
+
+/// The deployment's TLS certificate was refused (unknown CA, wrong host name, expired) or
+/// the handshake failed: a configuration problem, not a passing fault. No sign-up was sent.
+class certificate_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// For an https:// deployment, opens one connection before any sign-up is sent and throws
+/// certificate_error when TLS refuses it. Other failures (refused, timed out) pass: the
+/// import reports them per row.
+boost::asio::awaitable<void> check_server_certificate(boost::asio::any_io_executor executor,
+                                                      const convex_endpoint& endpoint);
 
 }  // namespace convex_importd

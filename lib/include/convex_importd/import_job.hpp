@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "convex_importd/file_layout.hpp"
+#include "convex_importd/progress.hpp"
 #include "convex_importd/summary.hpp"
 #include "convex_importd/user_row.hpp"
 
@@ -41,7 +43,8 @@ public:
                import_options options);
     ~import_job();
 
-    /// Runs the import. Throws file_error when the file cannot be imported, and
+    /// Runs the import. Throws file_error when the file cannot be imported,
+    /// certificate_error when TLS refuses the deployment (before any sign-up), and
     /// std::system_error when the results cannot be written.
     boost::asio::awaitable<import_summary> run(std::filesystem::path input,
                                                std::filesystem::path results);
@@ -49,6 +52,10 @@ public:
     /// Starts no further rows; requests in flight finish. Safe from the executor's thread.
     void stop();
     bool stopped() const { return stopped_.load(); }
+
+    /// The running file's counters so far; empty when no file is running. Call it from the
+    /// executor's thread, like the workers that count.
+    import_progress progress() const;
 
 private:
     struct run_state;
@@ -60,6 +67,7 @@ private:
     import_options options_;
     std::atomic<bool> stopped_{false};
     run_state* active_ = nullptr;
+    std::chrono::steady_clock::time_point started_;
 };
 
 }  // namespace convex_importd

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -11,12 +12,41 @@ namespace convex_importd {
 struct logging_options {
     std::filesystem::path file;  // empty: stderr only
     std::string level = "info";
+    std::string format = "text";  // "text" or "json" (one JSON object per line)
+    /// Up to 10 warnings or errors of one event per window; the rest are counted.
+    std::chrono::milliseconds repeat_window{10'000};
 };
 
-/// Sends every subsystem's logger to stderr and, when set, to a log file (mode 0640).
+/// Sends every subsystem's logger to stderr and, when set, to a log file (created 0640 at
+/// most). Warnings and errors of one event are rate-limited, with a count of those dropped.
 /// Logging never throws into the caller; a failing sink reports on stderr instead.
-/// Throws std::invalid_argument for an unknown level name.
+/// Throws std::invalid_argument for an unknown level or format, std::system_error when the
+/// log file cannot be opened.
 void setup_logging(const logging_options& options);
+
+/// Changes the level of every logger; throws std::invalid_argument for an unknown name.
+void set_log_level(const std::string& level);
+
+/// Opens the log file again by its name, after logrotate moved it away. On failure the old
+/// file stays in use and the reason goes to stderr.
+void reopen_log_file();
+
+/// Writes the count of rate-limited lines whose window has closed. Call it now and then, so
+/// that a burst that stopped is still reported.
+void report_dropped_log_lines();
+
+/// True when stderr is a terminal, where show_terminal_line() draws.
+bool stderr_is_terminal();
+
+/// Columns of the terminal on stderr (80 when unknown).
+std::size_t terminal_columns();
+
+/// Keeps `text` as a status line at the bottom of the terminal on stderr, redrawn in place;
+/// log lines are written above it. Does nothing when stderr is not a terminal.
+void show_terminal_line(std::string_view text);
+
+/// Erases the status line.
+void clear_terminal_line();
 
 namespace log {
 

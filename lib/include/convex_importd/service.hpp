@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 
 #include "convex_importd/convex_client.hpp"
 #include "convex_importd/import_job.hpp"
+#include "convex_importd/reporter.hpp"
 
 namespace convex_importd {
 
@@ -13,8 +15,14 @@ struct service_options {
     deployment_url url;
     client_options client;
     import_options import;
+    reporting_options reporting;
     std::chrono::milliseconds rescan_interval{30'000};
+    bool keep_processed = false;  // false: an input file is deleted once it is finished
 };
+
+/// Called on SIGHUP with the options in use: re-reads the configuration into them. Throws
+/// on a configuration that cannot be used; the options are then left as they were.
+using reload_hook = std::function<void(service_options&)>;
 
 /// Process exit codes shared by every command.
 enum exit_code : int {
@@ -23,12 +31,15 @@ enum exit_code : int {
     exit_usage = 2,       // bad command line or configuration
 };
 
-/// `convex-importd import FILE`: imports one file, prints one summary line on stdout.
-/// Stops early on SIGTERM or SIGINT.
+/// `convex-importd import FILE`: imports one file, prints one summary line on stdout, and
+/// deletes the file unless keep_processed is set. Stops early on SIGTERM or SIGINT.
 int run_import_command(const std::filesystem::path& file, const std::filesystem::path& results,
                        const service_options& options);
 
-/// `convex-importd watch`: imports files dropped into SPOOL/inbox until SIGTERM or SIGINT.
-int run_watch_command(const std::filesystem::path& spool_root, const service_options& options);
+/// `convex-importd watch`: imports files dropped into SPOOL/inbox until SIGTERM or SIGINT,
+/// telling systemd when it is ready, what it is doing and when it stops. SIGHUP reopens the
+/// log file and calls `reload`.
+int run_watch_command(const std::filesystem::path& spool_root, const service_options& options,
+                      const reload_hook& reload = {});
 
 }  // namespace convex_importd

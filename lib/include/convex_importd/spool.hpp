@@ -37,10 +37,16 @@ public:
     /// Where the results of a file in processing/ go once it is done.
     std::filesystem::path results_path(const std::filesystem::path& claimed) const;
 
-    /// Moves a file from processing/ to done/. Its results are already in place.
+    /// Moves a file from processing/ to done/, readable by its owner alone (it holds
+    /// passwords). Its results are already in place.
     std::filesystem::path finish(const std::filesystem::path& claimed);
 
-    /// Moves a file from processing/ to failed/ and writes NAME.error.txt with `reason`.
+    /// Deletes a finished file from processing/: its results are in done/, and the
+    /// plaintext passwords it holds should not outlive the import.
+    void discard(const std::filesystem::path& claimed);
+
+    /// Moves a file from processing/ to failed/ (owner-only, like done/) and writes
+    /// NAME.error.txt with `reason`.
     std::filesystem::path fail(const std::filesystem::path& claimed, std::string_view reason);
 
 private:
