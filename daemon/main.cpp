@@ -4,6 +4,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -99,7 +101,17 @@ std::pair<std::string, std::string> parse_param(const std::string& text) {
     return {text.substr(0, equals), text.substr(equals + 1)};
 }
 
+// Convex rejects some object keys (a leading `$`, non-ASCII); an identifier is always safe.
 void check_param_name(const std::string& name) {
+    const bool identifier =
+        !name.empty() && std::isdigit(static_cast<unsigned char>(name.front())) == 0 &&
+        std::all_of(name.begin(), name.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+        });
+    if (!identifier || name.size() > 64) {
+        throw std::invalid_argument("--param name \"" + name +
+                                    "\" must be letters, digits and _ (COLUMN=NAME renames)");
+    }
     for (const char* reserved : {"email", "password", "flow"}) {
         if (name == reserved) {
             throw std::invalid_argument("--param cannot set \"" + name +

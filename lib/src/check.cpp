@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "convex_importd/escape.hpp"
 #include "convex_importd/logging.hpp"
 #include "convex_importd/row_source.hpp"
 
@@ -66,14 +67,14 @@ void print_check_report(const check_report& report, std::FILE* out) {
         for (const auto& name : report.layout.columns.unknown) {
             names += (names.empty() ? "" : ", ") + name;
         }
-        fmt::print(out, "unknown columns ignored: {}\n", names);
+        fmt::print(out, "unknown columns ignored: {}\n", escape_controls(names));
     }
     for (const auto& [reason, count] : report.reasons) {
         fmt::print(out, "  {:>8}  {}\n", count, reason);
     }
     for (const auto& problem : report.first_problems) {
         fmt::print(out, "line {}: {}{}\n", problem.line, problem.reason,
-                   problem.email.empty() ? "" : " (" + problem.email + ")");
+                   problem.email.empty() ? "" : " (" + escape_controls(problem.email) + ")");
     }
     const std::size_t unlisted = report.records - report.valid - report.first_problems.size();
     if (unlisted > 0) {

@@ -162,7 +162,13 @@ void csv_reader::append(csv_record& record, std::string_view text) {
     record.text_.append(text);
 }
 
+// Each field counts one byte towards the size limit besides its text, so that a line of
+// millions of delimiters cannot grow the field list without bound.
 void csv_reader::finish_field(csv_record& record) {
+    if (record.text_.size() + record.ends_.size() >= options_.max_record_bytes) {
+        record.oversized_ = true;
+        return;
+    }
     record.ends_.push_back(record.text_.size());
 }
 
@@ -187,7 +193,7 @@ bool csv_reader::next_plain(csv_record& record) {
             break;
         }
     }
-    if (record.text_.size() > options_.max_record_bytes) {
+    if (record.text_.size() + record.ends_.size() > options_.max_record_bytes) {
         record.clear(line_);
         return false;
     }
@@ -293,9 +299,15 @@ bool csv_reader::next(csv_record& record) {
                 } else if (c == '\r' || c == '\n') {
                     finish_field(record);
                     return true;
+                } else if (c == ' ' || c == '\t') {
+                    // Hand-written files pad after the closing quote: `"a@x.io" , "pw"`.
                 } else {
-                    append(record, std::string_view(&c, 1));  // text after a closing quote
-                    state = scan_state::unquoted;
+                    // A quote that opened by mistake may have swallowed other users' lines,
+                    // so no row of this file can be trusted to be where it seems.
+                    throw csv_error(line_, "text after the closing quote of a field that "
+                                           "opens on line " + std::to_string(quote_line) +
+                                           "; quote the whole field and double the quotes "
+                                           "inside it");
                 }
                 break;
         }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 namespace convex_importd {
 
@@ -61,11 +62,55 @@ bool domain_name(std::string_view domain) {
     return dotted && !empty_label && !after_dot;
 }
 
-// NFC, and lower case when asked, through utf8proc. Input is valid UTF-8.
-std::string normalise_unicode(std::string_view text, email_case letter_case) {
+std::vector<utf8proc_int32_t> code_points(std::string_view text) {
+    std::vector<utf8proc_int32_t> points;
+    const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+    auto left = static_cast<utf8proc_ssize_t>(text.size());
+    while (left > 0) {
+        utf8proc_int32_t point = 0;
+        const utf8proc_ssize_t used = utf8proc_iterate(p, left, &point);
+        if (used <= 0) {
+            break;  // not reached for valid UTF-8
+        }
+        points.push_back(point);
+        p += used;
+        left -= used;
+    }
+    return points;
+}
+
+// Spaces of every kind, which spreadsheets leave around values: no-break, thin, ideographic,
+// the line and paragraph separators, NEL, and the invisible ones Unicode files as formats.
+bool space_like(utf8proc_int32_t point) {
+    switch (utf8proc_category(point)) {
+        case UTF8PROC_CATEGORY_ZS:
+        case UTF8PROC_CATEGORY_ZL:
+        case UTF8PROC_CATEGORY_ZP:
+            return true;
+        default:
+            return point == 0x85 || point == 0x200B || point == 0xFEFF || point == 0x180E ||
+                   point == 0x2060;
+    }
+}
+
+// Characters no address may hold: spaces, controls (C0 and C1), invisible format characters,
+// private-use and unassigned code points.
+bool forbidden(utf8proc_int32_t point) {
+    switch (utf8proc_category(point)) {
+        case UTF8PROC_CATEGORY_CC:
+        case UTF8PROC_CATEGORY_CF:
+        case UTF8PROC_CATEGORY_CS:
+        case UTF8PROC_CATEGORY_CO:
+        case UTF8PROC_CATEGORY_CN:
+            return true;
+        default:
+            return space_like(point);
+    }
+}
+
+std::string compose(std::string_view text) {
     utf8proc_uint8_t* mapped = nullptr;
-    const auto options =
-        static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    const auto options = static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE);
     const utf8proc_ssize_t length =
         utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
                      static_cast<utf8proc_ssize_t>(text.size()), &mapped, options);
@@ -73,25 +118,37 @@ std::string normalise_unicode(std::string_view text, email_case letter_case) {
         return std::string(text);
     }
     const std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owner(mapped, &std::free);
-    std::string composed(reinterpret_cast<const char*>(mapped), static_cast<std::size_t>(length));
-    if (letter_case == email_case::preserve) {
-        return composed;
+    return std::string(reinterpret_cast<const char*>(mapped), static_cast<std::size_t>(length));
+}
+
+// The slow path, for emails with any non-ASCII byte: NFC through utf8proc, Unicode spaces
+// trimmed, invisible and control characters refused, lower case when asked.
+email_check normalise_unicode(std::string_view text, email_case letter_case) {
+    std::vector<utf8proc_int32_t> points = code_points(compose(text));
+    auto first = points.begin();
+    auto last = points.end();
+    while (first != last && space_like(*first)) {
+        ++first;
+    }
+    while (last != first && space_like(*(last - 1))) {
+        --last;
     }
 
-    std::string lowered;
-    lowered.reserve(composed.size());
-    const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(composed.data());
-    utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(composed.size());
-    while (left > 0) {
-        utf8proc_int32_t code_point = 0;
-        const utf8proc_ssize_t used = utf8proc_iterate(p, left, &code_point);
+    email_check result;
+    for (auto it = first; it != last; ++it) {
+        if (forbidden(*it)) {
+            result.problem = "email contains a space, control or invisible character";
+        }
+        const utf8proc_int32_t point =
+            letter_case == email_case::lower ? utf8proc_tolower(*it) : *it;
         utf8proc_uint8_t encoded[4];
-        const utf8proc_ssize_t size = utf8proc_encode_char(utf8proc_tolower(code_point), encoded);
-        lowered.append(reinterpret_cast<const char*>(encoded), static_cast<std::size_t>(size));
-        p += used;
-        left -= used;
+        const utf8proc_ssize_t size = utf8proc_encode_char(point, encoded);
+        result.email.append(reinterpret_cast<const char*>(encoded), static_cast<std::size_t>(size));
     }
-    return lowered;
+    if (result.email.empty()) {
+        result.problem = "no email";
+    }
+    return result;
 }
 
 constexpr std::uint64_t byte_ones = 0x0101010101010101ULL;
@@ -170,10 +227,13 @@ email_check normalise_email(std::string_view text, email_case letter_case) {
         return result;
     }
 
-    if (is_ascii(trimmed)) {
-        result.email = copy_ascii(trimmed, letter_case);
+    if (!is_ascii(trimmed)) {
+        result = normalise_unicode(trimmed, letter_case);
+        if (result.problem) {
+            return result;
+        }
     } else {
-        result.email = normalise_unicode(trimmed, letter_case);
+        result.email = copy_ascii(trimmed, letter_case);
     }
     result.problem = syntax_problem(result.email);
     return result;

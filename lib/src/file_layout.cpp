@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <vector>
 
 namespace convex_importd {
 
@@ -87,7 +88,11 @@ attempt try_delimiter(const std::filesystem::path& file, const layout_options& o
                            "columns email,password");
     }
 
-    attempt result{delimiter, record.line(), record.size(), 0, {}, {}, reader.encoding()};
+    std::size_t used = record.size();
+    while (used > 0 && record.field(used - 1).find_first_not_of(" \t") == std::string::npos) {
+        --used;  // spreadsheets pad rows with empty cells
+    }
+    attempt result{delimiter, record.line(), used, 0, {}, {}, reader.encoding()};
     result.separator_line = separator_line;
     const auto names = options.header ? header_names(record) : options.columns;
     result.required_found = required_columns_found(names, options.names);
@@ -100,12 +105,31 @@ attempt try_delimiter(const std::filesystem::path& file, const layout_options& o
 }
 
 // Without a header the names come from the command line, so a delimiter fits when it splits
-// the first line into as many fields as there are names.
-bool fits(const attempt& tried, const layout_options& options) {
+// the first line into as many fields as there are names (`exact`), or at least into enough
+// to reach the email and the password.
+bool fits(const attempt& tried, const layout_options& options, bool exact) {
     if (!tried.columns) {
         return false;
     }
-    return options.header || tried.fields == options.columns.size();
+    if (options.header || options.delimiter) {
+        return true;
+    }
+    if (exact) {
+        return tried.fields == options.columns.size();
+    }
+    const std::size_t needed = std::max(tried.columns->email, tried.columns->password) + 1;
+    return tried.fields >= needed && tried.fields <= options.columns.size();
+}
+
+std::vector<const attempt*> fitting_attempts(const std::vector<attempt>& attempts,
+                                             const layout_options& options, bool exact) {
+    std::vector<const attempt*> fitting;
+    for (const auto& tried : attempts) {
+        if (fits(tried, options, exact)) {
+            fitting.push_back(&tried);
+        }
+    }
+    return fitting;
 }
 
 file_layout to_layout(const attempt& chosen, const layout_options& options) {
@@ -126,7 +150,7 @@ file_layout to_layout(const attempt& chosen, const layout_options& options) {
         [](const attempt& a, const attempt& b) { return a.required_found < b.required_found; });
     if (!options.header) {
         throw layout_error(at_line(best->line, "cannot tell the delimiter: no candidate splits "
-                                               "the first line into " +
+                                               "the first line into up to " +
                                                    std::to_string(options.columns.size()) +
                                                    " fields; use --delimiter"));
     }
@@ -147,6 +171,10 @@ std::optional<char> declared_delimiter(const std::filesystem::path& file,
 }
 
 file_layout find_layout(const std::filesystem::path& file, const layout_options& options) {
+    if (!std::filesystem::is_regular_file(file)) {
+        throw layout_error("not a regular file (a pipe or a device?): files are read more "
+                           "than once; save it to a file first");
+    }
     std::vector<attempt> attempts;
     const std::optional<char> declared = declared_delimiter(file, options);
     if (options.delimiter || declared) {
@@ -157,11 +185,9 @@ file_layout find_layout(const std::filesystem::path& file, const layout_options&
         }
     }
 
-    std::vector<const attempt*> fitting;
-    for (const auto& tried : attempts) {
-        if (fits(tried, options)) {
-            fitting.push_back(&tried);
-        }
+    auto fitting = fitting_attempts(attempts, options, true);
+    if (fitting.empty()) {
+        fitting = fitting_attempts(attempts, options, false);
     }
     if (fitting.empty()) {
         explain_failure(attempts, options);

@@ -1,5 +1,7 @@
 #include "convex_importd/logging.hpp"
 
+#include "convex_importd/escape.hpp"
+
 #include <sys/stat.h>
 
 #include <array>
@@ -71,16 +73,17 @@ spdlog::logger& import() { return named(import_logger); }
 
 }  // namespace log
 
-std::string log_value(std::string_view value) {
-    if (!value.empty() && value.find_first_of(" \t\"=\\") == std::string_view::npos) {
-        return std::string(value);
+std::string log_value(std::string_view raw) {
+    const std::string value = escape_controls(raw);
+    if (!value.empty() && value.find_first_of(" \"=\\") == std::string::npos) {
+        return value;
     }
     std::string out = "\"";
     for (const char c : value) {
         if (c == '"' || c == '\\') {
             out.push_back('\\');
         }
-        out.push_back(c == '\n' || c == '\r' ? ' ' : c);
+        out.push_back(c);
     }
     out.push_back('"');
     return out;

@@ -1,5 +1,7 @@
 #include "convex_importd/results_writer.hpp"
 
+#include "convex_importd/escape.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -26,7 +28,9 @@ bool looks_like_formula(std::string_view value) {
 
 }  // namespace
 
-void append_csv_cell(std::string& out, std::string_view value) {
+void append_csv_cell(std::string& out, std::string_view raw) {
+    // Control characters are written as \xNN: TAB and CR then cannot start a cell either.
+    const std::string value = escape_controls(raw);
     const bool formula = looks_like_formula(value);
     if (!formula && !needs_quotes(value)) {
         out.append(value);

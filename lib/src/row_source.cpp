@@ -133,26 +133,60 @@ row_source::row_source(const std::filesystem::path& file, const file_layout& lay
     blank_lines_ = skip_to_data(reader_, layout_);
 }
 
-bool row_source::next(user_row& row) {
-    while (reader_.next(record_)) {
-        if (record_.blank()) {
-            ++blank_lines_;
-            continue;
-        }
-
-        row = make_user_row(record_, layout_.columns, index_++, rules_);
-        if (row.verdict || row.email.empty()) {
+bool row_source::read_record(csv_record& record) {
+    while (reader_.next(record)) {
+        if (!record.blank()) {
             return true;
         }
-        const std::size_t first = seen_.first_line(row.email, row.line);
-        if (first != row.line) {
-            row.verdict = outcome::duplicate;
-            row.detail = "first seen on line " + std::to_string(first);
-            row.password.wipe();
-        }
-        return true;
+        ++blank_lines_;
     }
     return false;
+}
+
+// Both halves of a cut record are invalid: the first would sign up a truncated password,
+// the second holds its rest where the email should be. A half that is already invalid and
+// shows nothing keeps its own reason.
+void row_source::mark_cut_records(user_row& row) const {
+    if (row.verdict == outcome::invalid && row.email.empty()) {
+        return;
+    }
+    if (current_is_fragment_) {
+        mark_broken_record(row, "looks like the rest of line " + std::to_string(previous_line_) +
+                                    ", cut by a line break that is not quoted");
+    } else if (ahead_is_fragment_) {
+        mark_broken_record(row, "cut by a line break that is not quoted: line " +
+                                    std::to_string(ahead_.line()) + " looks like its rest");
+    }
+}
+
+bool row_source::next(user_row& row) {
+    if (!started_) {
+        started_ = true;
+        have_ahead_ = read_record(ahead_);
+    }
+    if (!have_ahead_) {
+        return false;
+    }
+
+    std::swap(current_, ahead_);
+    current_is_fragment_ = ahead_is_fragment_;
+    have_ahead_ = read_record(ahead_);
+    ahead_is_fragment_ = have_ahead_ && looks_like_fragment(ahead_, layout_.columns, rules_);
+
+    row = make_user_row(current_, layout_.columns, index_++, rules_);
+    mark_cut_records(row);
+    previous_line_ = current_.line();
+    if (row.verdict || row.email.empty()) {
+        return true;
+    }
+
+    const std::size_t first = seen_.first_line(row.email, row.line);
+    if (first != row.line) {
+        row.verdict = outcome::duplicate;
+        row.detail = "first seen on line " + std::to_string(first);
+        row.password.wipe();
+    }
+    return true;
 }
 
 }  // namespace convex_importd

@@ -79,9 +79,9 @@ std::size_t find_column(const std::vector<std::string>& names, const std::string
 
 std::optional<std::size_t> find_named(const std::vector<std::string>& names,
                                       std::string_view name) {
-    const std::string wanted = lower_ascii(trim(name));
+    const std::string wanted = header_key(name);
     for (std::size_t i = 0; i < names.size(); ++i) {
-        if (lower_ascii(trim(names[i])) == wanted) {
+        if (header_key(names[i]) == wanted) {
             return i;
         }
     }
@@ -120,6 +120,9 @@ void check_fields(user_row& row, const csv_record& record, const column_map& col
     if (record.oversized()) {
         return mark_untrusted(row, "record longer than the size limit");
     }
+    if (!valid_utf8(record.text())) {
+        return mark_untrusted(row, "not valid UTF-8");
+    }
     const std::size_t needed = std::max(columns.email, columns.password) + 1;
     if (record.size() < needed) {
         return mark_untrusted(row, std::to_string(record.size()) + " fields, expected " +
@@ -133,15 +136,10 @@ void check_fields(user_row& row, const csv_record& record, const column_map& col
     }
     const std::string_view email = record.field(columns.email);
     const std::string_view password = record.field(columns.password);
-    if (!valid_utf8(email) || !valid_utf8(password)) {
-        return mark_untrusted(row, "not valid UTF-8");
-    }
     for (const auto& [field, name] : columns.params) {
-        const std::string_view value = field < record.size() ? record.field(field) : "";
-        if (!valid_utf8(value)) {
-            return mark_untrusted(row, "not valid UTF-8");
+        if (field < record.size() && !record.field(field).empty()) {
+            row.params.emplace_back(name, record.field(field));  // absent or empty: left out
         }
-        row.params.emplace_back(name, value);
     }
 
     email_check checked = normalise_email(email, rules.letter_case);
@@ -244,5 +242,18 @@ user_row make_user_row(const csv_record& record, const column_map& columns, std:
     check_fields(row, record, columns, rules);
     return row;
 }
+
+bool looks_like_fragment(const csv_record& record, const column_map& columns,
+                         const row_rules& rules) {
+    if (record.oversized() || fields_in_use(record) >= columns.header_fields) {
+        return false;
+    }
+    if (columns.email >= record.size() || !valid_utf8(record.field(columns.email))) {
+        return true;
+    }
+    return normalise_email(record.field(columns.email), rules.letter_case).problem.has_value();
+}
+
+void mark_broken_record(user_row& row, std::string reason) { mark_untrusted(row, std::move(reason)); }
 
 }  // namespace convex_importd

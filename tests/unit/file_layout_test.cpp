@@ -77,7 +77,7 @@ TEST_CASE("without a header the columns come from the command line") {
     CHECK(layout.csv.delimiter == ';');
     CHECK(layout.columns.password == 1);
     CHECK(layout.header_line == 0);
-    CHECK(layout_failure("a@x.io,pw\n", options).find("cannot tell the delimiter") !=
+    CHECK(layout_failure("a@x.io\n", options).find("cannot tell the delimiter") !=
           std::string::npos);
 }
 
@@ -87,4 +87,20 @@ TEST_CASE("an Excel sep= line names the delimiter and is not the header") {
     CHECK(layout.separator_line);
     CHECK(layout.header_line == 2);
     CHECK(layout_of("sep=,\nemail,password\n").csv.delimiter == ',');
+}
+
+TEST_CASE("without a header, a short or padded first row still finds its delimiter") {
+    layout_options options;
+    options.header = false;
+    options.columns = {"email", "password", "name"};
+    CHECK(layout_of("nh1@example.com,Password-1\nnh2@example.com,Password-2,Bob\n", options)
+              .csv.delimiter == ',');
+    CHECK(layout_of("nh1@example.com;Password-1;Ann;\n", options).csv.delimiter == ';');
+    options.delimiter = '|';
+    CHECK(layout_of("nh1@example.com|Password-1\n", options).csv.delimiter == '|');
+}
+
+TEST_CASE("a pipe cannot be read twice, so it is refused with the reason") {
+    CHECK_THROWS_WITH_AS(find_layout("/dev/null", {}), doctest::Contains("not a regular file"),
+                         layout_error);
 }

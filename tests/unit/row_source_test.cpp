@@ -59,3 +59,52 @@ TEST_CASE("first_seen_emails finds every repeat while holding only the likely on
         CHECK(seen.first_line(email(n), distinct + n + 2) == n + 2);
     }
 }
+
+namespace {
+
+std::vector<user_row> all_rows(std::string_view text) {
+    testing::temp_folder folder;
+    const auto file = folder.write("in.csv", text);
+    const auto layout = find_layout(file, {});
+    row_source rows(file, layout, {});
+    std::vector<user_row> seen;
+    user_row row;
+    while (rows.next(row)) {
+        seen.push_back(std::move(row));
+    }
+    return seen;
+}
+
+}  // namespace
+
+TEST_CASE("a record cut by an unquoted line break makes both halves invalid and silent") {
+    const auto rows = all_rows(
+        "email,password,name\n"
+        "hana@example.com,Valid-Pass-001,Hana\n"
+        "ivan@example.com,Valid-Pa\n"
+        "ss-002,Ivan\n"
+        "june@example.com,Valid-Pass-003,June\n");
+    REQUIRE(rows.size() == 4);
+    CHECK_FALSE(rows[0].verdict);
+    CHECK(rows[1].verdict == outcome::invalid);
+    CHECK(rows[1].detail == "cut by a line break that is not quoted: line 4 looks like its rest");
+    CHECK(rows[1].email.empty());
+    CHECK(rows[2].verdict == outcome::invalid);
+    CHECK(rows[2].detail == "looks like the rest of line 3, cut by a line break that is not quoted");
+    CHECK(rows[2].email.empty());
+    CHECK_FALSE(rows[3].verdict);
+}
+
+TEST_CASE("a cut in the last column is caught too; short rows with an email are real rows") {
+    const auto cut = all_rows("email,password\na@example.com,Password-1\n23\n");
+    REQUIRE(cut.size() == 2);
+    CHECK(cut[0].verdict == outcome::invalid);
+    CHECK(cut[1].verdict == outcome::invalid);
+    CHECK(cut[1].email.empty());
+
+    const auto short_rows =
+        all_rows("email,password,name\nann@example.com,Password-1\nbob@example.com,Password-2\n");
+    REQUIRE(short_rows.size() == 2);
+    CHECK_FALSE(short_rows[0].verdict);
+    CHECK_FALSE(short_rows[1].verdict);
+}

@@ -22,18 +22,29 @@ public:
     csv_record() = default;
     csv_record(const csv_record&) = default;
     csv_record& operator=(const csv_record&) = default;
+    csv_record(csv_record&&) noexcept = default;
+    csv_record& operator=(csv_record&&) noexcept = default;
     ~csv_record();  // wipes the text: it may hold a password
 
     std::size_t line() const { return line_; }
     std::size_t size() const { return ends_.size(); }
     std::string_view field(std::size_t index) const;
 
+    /// Every field's text, one after the other.
+    std::string_view text() const { return text_; }
+
     /// True when the record passed the reader's size limit; its fields are then truncated.
     bool oversized() const { return oversized_; }
 
-    /// True when no field holds more than spaces and tabs: a blank line, or a line of
-    /// delimiters only (spreadsheets pad with those).
+    /// True for a blank line (nothing but spaces and tabs) or a line of delimiters only, as
+    /// spreadsheets pad with. A record with spaces in two fields is data, not padding.
     bool blank() const {
+        if (oversized_) {
+            return false;
+        }
+        if (ends_.size() > 1) {
+            return text_.empty();
+        }
         return std::all_of(text_.begin(), text_.end(), [](char c) { return c == ' ' || c == '\t'; });
     }
 

@@ -51,8 +51,9 @@ private:
     std::string scratch_;
 };
 
-/// Appends `value` as one CSV cell: quoted when it holds a delimiter, quote or line break,
-/// and prefixed with `'` when a spreadsheet would read it as a formula.
+/// Appends `value` as one CSV cell: control characters written as `\xNN`, quoted when it
+/// holds a delimiter or quote, and prefixed with `'` when a spreadsheet would read it as a
+/// formula.
 void append_csv_cell(std::string& out, std::string_view value);
 
 }  // namespace convex_importd

@@ -58,8 +58,9 @@ private:
 };
 
 /// A file's data records as checked user rows, in file order: blank lines are counted and
-/// skipped, and a repeated email becomes a `duplicate` row naming the line it was first
-/// seen on (the first one wins). The constructor reads the whole file once to note its
+/// skipped, a record cut in two by an unquoted line break makes both halves invalid, and a
+/// repeated email becomes a `duplicate` row naming the line it was first seen on (the first
+/// one wins). The constructor reads the whole file once to note its
 /// emails (see first_seen_emails); next() then streams it. Not thread-safe.
 class row_source {
 public:
@@ -73,8 +74,19 @@ public:
     std::size_t bytes_read() const { return reader_.bytes_read(); }
 
 private:
+    bool read_record(csv_record& record);
+    void mark_cut_records(user_row& row) const;
+
     csv_reader reader_;
-    csv_record record_;
+    // One record of look-ahead: whether the next record is the cut-off rest of this one
+    // decides whether this one can be trusted.
+    csv_record current_;
+    csv_record ahead_;
+    bool started_ = false;
+    bool have_ahead_ = false;
+    bool current_is_fragment_ = false;
+    bool ahead_is_fragment_ = false;
+    std::size_t previous_line_ = 0;
     const file_layout& layout_;
     row_rules rules_;
     first_seen_emails seen_;

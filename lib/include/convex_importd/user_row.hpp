@@ -93,4 +93,15 @@ struct user_row {
 user_row make_user_row(const csv_record& record, const column_map& columns, std::size_t index,
                        const row_rules& rules);
 
+/// True for a record that looks like the rest of the record before it, cut off by a line
+/// break that should have been quoted: fewer fields than the header, and no email where the
+/// email should be. (A short row that starts with an email is a real row with its optional
+/// columns left out.)
+bool looks_like_fragment(const csv_record& record, const column_map& columns,
+                         const row_rules& rules);
+
+/// Marks a row invalid and forgets its fields: the record was cut apart, so any of them
+/// could be part of a password.
+void mark_broken_record(user_row& row, std::string reason);
+
 }  // namespace convex_importd
