@@ -19,10 +19,10 @@ namespace {
 
 constexpr std::size_t flush_bytes = 1 << 20;
 
-const char* const first_names[] = {"Ann", "Bruno", "Chen", "Dana", "Emeka", "Fatima",
-                                   "Gustav", "Hana"};
-const char* const last_names[] = {"Smith", "Okafor", "Nguyen", "Larsen", "Silva", "Kowalski",
-                                  "Tanaka", "Moreau"};
+const char* const first_names[] = {"Ann",   "Bruno",  "Chen",   "Dana",
+                                   "Emeka", "Fatima", "Gustav", "Hana"};
+const char* const last_names[] = {"Smith", "Okafor",   "Nguyen", "Larsen",
+                                  "Silva", "Kowalski", "Tanaka", "Moreau"};
 
 struct limits {
     std::uint64_t rows = 0;   // 0: no row limit
@@ -57,7 +57,8 @@ void append_row(std::string& out, std::uint64_t n, random_bits& random) {
     const char* first = first_names[n % 8];
     const char* last = last_names[(n / 8) % 8];
     char email[64];
-    std::snprintf(email, sizeof email, n % 64 == 0 ? "User%09llu@Example.COM" : "user%09llu@example.com",
+    std::snprintf(email, sizeof email,
+                  n % 64 == 0 ? "User%09llu@Example.COM" : "user%09llu@example.com",
                   static_cast<unsigned long long>(n));
 
     out.append(email).push_back(',');

@@ -33,8 +33,7 @@ void count(tally& total, const user_row& row) {
     total.valid += row.verdict ? 0 : 1;
 }
 
-tally read_without_duplicates(const char* path, const file_layout& layout,
-                              const row_rules& rules) {
+tally read_without_duplicates(const char* path, const file_layout& layout, const row_rules& rules) {
     csv_reader reader(path, layout.csv);
     skip_to_data(reader, layout);
     csv_record record;

@@ -30,6 +30,7 @@ done
 if $quick; then
     reader_bytes=$((64 << 20)) csv_parse_bytes=$((8 << 20)) pipeline_rows=20000
     node_seconds=8 latency_rows=960 pacing_rows=480 memory_rows=(20000 200000) real_rows=16
+    repeat=1
 else
     reader_bytes=$((1 << 30)) csv_parse_bytes=$((128 << 20)) pipeline_rows=200000
     node_seconds=30 latency_rows=3200 pacing_rows=1600 memory_rows=(100000 5000000)
@@ -90,11 +91,22 @@ stop_nginx() {
     fi
 }
 
+# Runs while this script does (at most an hour), for a child to notice when it is gone.
+watch_parent() {
+    for _ in $(seq 3600); do
+        kill -0 $$ 2>/dev/null || return 0
+        sleep 1
+    done
+}
+
 # Starts tests/convex-backend with the given flags; sets backend_url.
 start_backend() {
     local out="$work/backend.out"
     : >"$out"
-    node "$root/tests/convex-backend/server.mjs" "$@" >"$out" 2>>"$work/backend.log" &
+    # --exit-with-stdin: should this script be killed outright, the backend's standard input
+    # closes when the watchdog loop sees it gone, and the backend exits too.
+    node "$root/tests/convex-backend/server.mjs" --exit-with-stdin "$@" \
+        < <(watch_parent) >"$out" 2>>"$work/backend.log" &
     backend_pid=$!
     for _ in $(seq 300); do
         if grep -q '^listening ' "$out"; then
@@ -184,20 +196,26 @@ measured() {
         "rss_mb=$(awk "BEGIN {printf \"%.1f\", $rss_kb / 1024}")"
 }
 
+# Of two lines of fields, the one with the larger numeric field $1 (an empty line loses).
+better() {
+    local a=${2:-} b=${3:-}
+    local va vb
+    va=$(field "$1" "$a")
+    vb=$(field "$1" "$b")
+    if [ -z "$a" ] || awk "BEGIN {exit !(${vb:-0} > ${va:-0})}"; then
+        echo "$b"
+    else
+        echo "$a"
+    fi
+}
+
 # The best of $repeat runs of a measured command, by the numeric field $1.
 best_of() {
     local key=$1
     shift
-    local best="" value best_value=-1
+    local best=""
     for _ in $(seq "$repeat"); do
-        local line
-        line=$("$@")
-        value=$(field "$key" "$line")
-        value=${value:-0}
-        if awk "BEGIN {exit !($value > $best_value)}"; then
-            best=$line
-            best_value=$value
-        fi
+        best=$(better "$key" "$best" "$("$@")")
     done
     echo "$best"
 }
@@ -219,11 +237,14 @@ ratio() {
     awk "BEGIN {printf \"%.2f\", $1 / $2}"
 }
 
-# Appends a table row. $6 is the target as an awk condition on r (the ratio), e.g. "r >= 0.7".
+# Appends a table row. $6 is the target as an awk condition on r (the ratio), e.g. "r >= 0.7";
+# $8, when given, replaces the verdict (for a figure whose feature is not there yet).
 row() {
     local number=$1 figure=$2 ours=$3 peer=$4 theirs=$5 target=$6 r=$7
     local met=missed
-    if [ "$r" = "-" ]; then
+    if [ -n "${8:-}" ]; then
+        met=$8
+    elif [ "$r" = "-" ]; then
         met="-"
     elif awk -v r="$r" "BEGIN {exit !($target)}"; then
         met=met
@@ -255,7 +276,7 @@ bench_reader() {
 
     local mb
     mb=$(field mb_per_s "$ours")
-    row 1a "reader MB/s (rows/s), 1 GiB file" "$mb ($(field rows_per_s "$ours"))" \
+    row 1a "reader MB/s (rows/s), $((reader_bytes >> 20)) MiB file" "$mb ($(field rows_per_s "$ours"))" \
         "wc -l" "$(field mb_per_s "$wc_line")" "r >= 0.15" \
         "$(ratio "$mb" "$(field mb_per_s "$wc_line")")"
     row 1b "reader MB/s (rows/s)" "$mb ($(field rows_per_s "$ours"))" \
@@ -328,13 +349,14 @@ bench_pacing() {
     echo "pacing: ours $ours" >>"$work/figures.log"
 
     ideal=$((pacing_limit * 1000 / pacing_latency_ms))
+    local verdict=""
     if ! "$importd" import --help | grep -q -- '--rate'; then
-        label="$label (pending issue 4: no adaptive pacing yet)"
+        verdict="pending issue 4"  # no pacing: rows beyond the limit fail at once
     fi
     row 5a "$label" "$(field rows_per_s "$ours")" "ideal $pacing_limit / ${pacing_latency_ms} ms" \
-        "$ideal" "r >= 0.9" "$(ratio "$(field rows_per_s "$ours")" "$ideal")"
+        "$ideal" "r >= 0.9" "$(ratio "$(field rows_per_s "$ours")" "$ideal")" "$verdict"
     row 5b "rows failed, same run" "$(field failed "$ours")" "-" "0" "r == 0" \
-        "$(field failed "$ours")"
+        "$(field failed "$ours")" "$verdict"
 }
 
 bench_memory() {
@@ -353,17 +375,32 @@ bench_memory() {
         "$(ratio "$(field rss_mb "$large_run")" "$(field rss_mb "$small_run")")"
 }
 
+# One sign-up run against a fresh real backend, so that every run signs up the same new users.
+real_run() {
+    start_backend
+    local line
+    if [ "$1" = ours ]; then
+        line=$(import_file "$work/real.csv" "$backend_url" "$real_concurrency")
+    else
+        line=$(measured node "$bench/peers/signup-pool.mjs" "$work/real.csv" "$backend_url" \
+            "$real_concurrency")
+    fi
+    stop_backend
+    echo "$line"
+}
+
 bench_real_backend() {
     say "7. the real Convex Auth backend (scrypt): $real_rows rows, concurrency $real_concurrency"
     generate "$work/real.csv" --rows "$real_rows"
-    local ours theirs
-    start_backend
-    ours=$(import_file "$work/real.csv" "$backend_url" "$real_concurrency")
-    stop_backend
-    start_backend  # a fresh one, so that the Node script signs up the same new users
-    theirs=$(measured node "$bench/peers/signup-pool.mjs" "$work/real.csv" "$backend_url" \
-        "$real_concurrency")
-    stop_backend
+    # Taking turns, best of each: the backend is one Node thread hashing, and the machine's
+    # load moves it more than either client does.
+    local ours="" theirs="" line
+    for _ in $(seq "$repeat"); do
+        line=$(real_run ours)
+        ours=$(better rows_per_s "$ours" "$line")
+        line=$(real_run node)
+        theirs=$(better rows_per_s "$theirs" "$line")
+    done
     echo "real: ours $ours | node $theirs" >>"$work/figures.log"
     row 7 "import rows/s, real scrypt backend, c=$real_concurrency" \
         "$(field rows_per_s "$ours") (created $(field created "$ours"))" \

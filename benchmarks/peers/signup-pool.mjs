@@ -45,4 +45,4 @@ await Promise.all(Array.from({ length: concurrency }, worker));
 const seconds = (performance.now() - started) / 1000;
 const rows = counts.created + counts.failed;
 console.log(`rows=${rows} of=${users.length} created=${counts.created} failed=${counts.failed} `
-    + `seconds=${seconds.toFixed(3)} rows_per_s=${Math.round(rows / seconds)}`);
+    + `seconds=${seconds.toFixed(3)} rows_per_s=${(rows / seconds).toFixed(1)}`);

@@ -180,8 +180,7 @@ bool csv_reader::next_plain(csv_record& record) {
     const char* const last = data_ + end_;
     const char* field = first;
     for (;;) {
-        const char* stop =
-            field + run_length(field, last, options_.delimiter, stops_.unquoted);
+        const char* stop = field + run_length(field, last, options_.delimiter, stops_.unquoted);
         if (stop == last || (*stop != options_.delimiter && *stop != '\n')) {
             record.clear(line_);  // a quote, a CR, or the end of the chunk
             return false;

@@ -1,20 +1,42 @@
 #include "convex_importd/row_source.hpp"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <functional>
 #include <new>
+#include <optional>
+#include <string>
 
 namespace convex_importd {
+
+namespace {
+
+// Eight bytes per step, each word folded in with a multiply and a rotate, then a final mix.
+std::uint64_t word_hash(std::string_view text) {
+    std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ text.size();
+    std::size_t i = 0;
+    for (; i + 8 <= text.size(); i += 8) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, text.data() + i, 8);
+        h = std::rotl((h ^ word) * 0xBF58476D1CE4E5B9ULL, 31);
+    }
+    std::uint64_t tail = 0;
+    std::memcpy(&tail, text.data() + i, text.size() - i);
+    h = (h ^ tail) * 0x94D049BB133111EBULL;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    return h ^ (h >> 32);
+}
+
+}  // namespace
 
 // Two unrelated 64-bit hashes side by side: a false duplicate would need both to collide.
 // Not keyed: whoever writes the file already decides which rows it holds.
 first_seen_emails::digest first_seen_emails::digest_of(std::string_view email) {
-    std::uint64_t fnv = 0xcbf29ce484222325ULL;
-    for (const char c : email) {
-        fnv = (fnv ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
-    }
-    return {fnv, std::hash<std::string_view>{}(email)};
+    return {word_hash(email), std::hash<std::string_view>{}(email)};
 }
 
 first_seen_emails::first_seen_emails(std::uintmax_t file_bytes) {
@@ -64,21 +86,37 @@ std::size_t first_seen_emails::first_line(std::string_view email, std::size_t li
 
 namespace {
 
-// The first pass: every email that the second pass will look up.
+// The email a record would be sent with, when it has one that may be: a superset of the
+// rows that make_user_row accepts, with the same normalisation, at a fraction of the cost.
+std::optional<std::string> candidate_email(const csv_record& record, const file_layout& layout,
+                                           const row_rules& rules) {
+    if (record.size() <= layout.columns.email) {
+        return std::nullopt;
+    }
+    const std::string_view text = record.field(layout.columns.email);
+    if (!is_ascii(text) && !simdjson::validate_utf8(text.data(), text.size())) {
+        return std::nullopt;
+    }
+    email_check checked = normalise_email(text, rules.letter_case);
+    if (checked.problem) {
+        return std::nullopt;
+    }
+    return std::move(checked.email);
+}
+
+// The first pass: every email that the second pass may look up.
 first_seen_emails note_emails(const std::filesystem::path& file, const file_layout& layout,
                               const row_rules& rules) {
     first_seen_emails seen(std::filesystem::file_size(file));
     csv_reader reader(file, layout.csv);
     skip_to_data(reader, layout);
     csv_record record;
-    std::size_t index = 0;
     while (reader.next(record)) {
         if (record.blank()) {
             continue;
         }
-        const user_row row = make_user_row(record, layout.columns, index++, rules);
-        if (!row.verdict && !row.email.empty()) {
-            seen.note(row.email);
+        if (const auto email = candidate_email(record, layout, rules)) {
+            seen.note(*email);
         }
     }
     return seen;

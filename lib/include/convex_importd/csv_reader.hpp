@@ -45,7 +45,8 @@ public:
         if (ends_.size() > 1) {
             return text_.empty();
         }
-        return std::all_of(text_.begin(), text_.end(), [](char c) { return c == ' ' || c == '\t'; });
+        return std::all_of(text_.begin(), text_.end(),
+                           [](char c) { return c == ' ' || c == '\t'; });
     }
 
 private:

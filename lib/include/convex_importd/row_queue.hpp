@@ -16,9 +16,9 @@ namespace convex_importd {
 
 /// Hands rows from the reader thread to the coroutine workers.
 ///
-/// Full-queue policy: the producer blocks until workers have taken a quarter of the rows,
-/// so memory stays at `capacity` rows however large the file. (Waking it for every row
-/// cost two context switches per row, most of an import's CPU against a fast server.) Empty-queue policy: a worker suspends (without
+/// Full-queue policy: the producer blocks until workers have taken a quarter of the rows
+/// (waking it for every row cost two context switches per row), so memory stays at
+/// `capacity` rows however large the file. Empty-queue policy: a worker suspends (without
 /// blocking its io_context) until the producer pushes or closes the queue.
 /// push() and close() are for one producer thread; pop() is for coroutines on `executor`.
 class row_queue {
