@@ -8,22 +8,11 @@
 #include <memory>
 #include <vector>
 
+#include "convex_importd/text.hpp"
+
 namespace convex_importd {
 
 namespace {
-
-bool is_blank(char c) { return c == ' ' || c == '\t'; }
-
-// By hand rather than find_first_not_of, which calls memchr once per byte it looks at.
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && is_blank(text.front())) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && is_blank(text.back())) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
 
 // Without a branch, so that the compiler can do many bytes per step.
 char lower_ascii(char c) {
@@ -220,7 +209,7 @@ std::optional<std::string> syntax_problem(std::string_view email) {
 }  // namespace
 
 email_check normalise_email(std::string_view text, email_case letter_case) {
-    const std::string_view trimmed = trim(text);
+    const std::string_view trimmed = trim_blanks(text);
     email_check result;
     if (trimmed.empty()) {
         result.problem = "no email";

@@ -6,6 +6,8 @@
 #include <array>
 #include <vector>
 
+#include "convex_importd/text.hpp"
+
 namespace convex_importd {
 
 namespace {
@@ -89,7 +91,7 @@ attempt try_delimiter(const std::filesystem::path& file, const layout_options& o
     }
 
     std::size_t used = record.size();
-    while (used > 0 && record.field(used - 1).find_first_not_of(" \t") == std::string::npos) {
+    while (used > 0 && trim_blanks(record.field(used - 1)).empty()) {
         --used;  // spreadsheets pad rows with empty cells
     }
     attempt result{delimiter, record.line(), used, 0, {}, {}, reader.encoding()};

@@ -7,6 +7,8 @@
 #include <array>
 #include <optional>
 
+#include "convex_importd/text.hpp"
+
 namespace convex_importd {
 
 namespace {
@@ -16,19 +18,6 @@ namespace {
 constexpr std::array email_aliases{"email", "emailaddress", "mail"};
 constexpr std::array password_aliases{"password", "temporarypassword", "temppassword",
                                       "initialpassword"};
-
-bool is_blank(char c) { return c == ' ' || c == '\t'; }
-
-// By hand rather than find_first_not_of, which calls memchr once per byte it looks at.
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && is_blank(text.front())) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && is_blank(text.back())) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
 
 std::string lower_ascii(std::string_view text) {
     std::string out(text);
@@ -41,7 +30,7 @@ std::string lower_ascii(std::string_view text) {
 // A header name reduced to what tells columns apart: lower case, without spaces, dashes,
 // underscores or dots.
 std::string header_key(std::string_view name) {
-    std::string key = lower_ascii(trim(name));
+    std::string key = lower_ascii(trim_blanks(name));
     std::erase_if(key, [](char c) { return c == ' ' || c == '-' || c == '_' || c == '.'; });
     return key;
 }
@@ -104,7 +93,7 @@ void mark_untrusted(user_row& row, std::string reason) {
 // The record's width without the empty cells that spreadsheets pad rows with.
 std::size_t fields_in_use(const csv_record& record) {
     std::size_t used = record.size();
-    while (used > 0 && trim(record.field(used - 1)).empty()) {
+    while (used > 0 && trim_blanks(record.field(used - 1)).empty()) {
         --used;
     }
     return used;
@@ -194,7 +183,7 @@ column_map map_header(const std::vector<std::string>& names, const column_option
     // Trailing empty header cells come from spreadsheets that pad every row; they are no
     // column, so a row that leaves them out is not short.
     std::size_t width = names.size();
-    while (width > 0 && trim(names[width - 1]).empty()) {
+    while (width > 0 && trim_blanks(names[width - 1]).empty()) {
         --width;
     }
     columns.header_fields = width;
@@ -203,8 +192,8 @@ column_map map_header(const std::vector<std::string>& names, const column_option
         const bool used = i == columns.email || i == columns.password ||
                           std::any_of(columns.params.begin(), columns.params.end(),
                                       [i](const auto& p) { return p.first == i; });
-        if (!used && !trim(names[i]).empty()) {
-            columns.unknown.emplace_back(trim(names[i]));
+        if (!used && !trim_blanks(names[i]).empty()) {
+            columns.unknown.emplace_back(trim_blanks(names[i]));
         }
     }
     return columns;
