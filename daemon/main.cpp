@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 
 #include "convex_importd/check.hpp"
+#include "convex_importd/duration.hpp"
 #include "convex_importd/logging.hpp"
 #include "convex_importd/service.hpp"
 #include "convex_importd/version.hpp"
@@ -50,7 +51,61 @@ struct command_line {
     std::string email_case = "lower";
     std::size_t min_password_length = 8;
     std::size_t max_record_bytes = 64 * 1024;
+
+    // Pacing, retries and state; durations are parsed by parse_duration().
+    const service_options defaults;
+    double rate = 0;
+    bool no_adaptive = false;
+    unsigned max_attempts = defaults.import.retry.max_attempts;
+    std::string backoff_initial = format_duration(defaults.import.retry.initial_backoff);
+    std::string backoff_max = format_duration(defaults.import.retry.max_backoff);
+    std::string row_deadline = format_duration(defaults.import.retry.row_deadline);
+    std::string resolve_timeout = format_duration(defaults.client.resolve_timeout);
+    std::string connect_timeout = format_duration(defaults.client.connect_timeout);
+    std::string tls_timeout = format_duration(defaults.client.tls_timeout);
+    std::string write_timeout = format_duration(defaults.client.write_timeout);
+    std::string read_timeout = format_duration(defaults.client.read_timeout);
+    std::string grace = format_duration(defaults.import.grace);
+    std::string settle = format_duration(defaults.settle);
+    std::string rescan = format_duration(defaults.rescan_interval);
+    std::string state_dir;
+    bool no_ledger = false;
 };
+
+void add_duration_option(CLI::App& command, const std::string& name, std::string& value,
+                         const std::string& what) {
+    command.add_option(name, value, what + " (e.g. 250ms, 2s, 5m)")->capture_default_str();
+}
+
+// Options for how fast and how persistently sign-ups are sent, and where progress is kept.
+void add_pacing_options(CLI::App& command, command_line& line) {
+    command.add_option("--rate", line.rate, "Sign-ups started per second at most; 0: no limit")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    command.add_flag("--no-adaptive", line.no_adaptive,
+                     "Keep --concurrency requests in flight instead of backing off on 429/503");
+    command.add_option("--max-attempts", line.max_attempts, "Attempts per row at most")
+        ->check(CLI::Range(1U, 1000U))
+        ->capture_default_str();
+    add_duration_option(command, "--backoff-initial", line.backoff_initial,
+                        "First retry waits up to this");
+    add_duration_option(command, "--backoff-max", line.backoff_max, "No retry waits longer");
+    add_duration_option(command, "--row-deadline", line.row_deadline,
+                        "A row gives up retrying this long after its first attempt");
+    add_duration_option(command, "--resolve-timeout", line.resolve_timeout, "DNS lookup timeout");
+    add_duration_option(command, "--connect-timeout", line.connect_timeout, "TCP connect timeout");
+    add_duration_option(command, "--tls-timeout", line.tls_timeout, "TLS handshake timeout");
+    add_duration_option(command, "--write-timeout", line.write_timeout,
+                        "Timeout for sending a request");
+    add_duration_option(command, "--read-timeout", line.read_timeout,
+                        "Timeout for the answer to a request");
+    add_duration_option(command, "--grace", line.grace,
+                        "On SIGTERM/SIGINT, requests in flight may finish for this long");
+    command.add_option("--state-dir", line.state_dir,
+                       "Progress and ledger database (watch default: SPOOL/state)");
+    command.add_flag("--no-ledger", line.no_ledger,
+                     "Send rows whose email was created or found to exist before");
+}
 
 // Options that say how to read input files: every command that reads one takes them.
 void add_input_options(CLI::App& command, command_line& line) {
@@ -87,6 +142,7 @@ void add_network_options(CLI::App& command, command_line& line) {
     command.add_option("--log-file", line.log_file, "Also write log lines to this file");
     command.add_option("--log-level", line.log_level, "trace, debug, info, warn or error")
         ->capture_default_str();
+    add_pacing_options(command, line);
 }
 
 // "Full Name=name" passes the column "Full Name" as the param "name"; "name" keeps the name.
@@ -155,6 +211,26 @@ service_options to_service_options(const command_line& line) {
     options.import.concurrency = line.concurrency;
     options.import.layout = to_layout_options(line);
     options.import.rules = to_row_rules(line);
+
+    options.import.pacing.rate = line.rate;
+    options.import.pacing.adaptive = !line.no_adaptive;
+    options.import.retry.max_attempts = line.max_attempts;
+    options.import.retry.initial_backoff = parse_duration(line.backoff_initial);
+    options.import.retry.max_backoff = parse_duration(line.backoff_max);
+    options.import.retry.row_deadline = parse_duration(line.row_deadline);
+    options.client.resolve_timeout = parse_duration(line.resolve_timeout);
+    options.client.connect_timeout = parse_duration(line.connect_timeout);
+    options.client.tls_timeout = parse_duration(line.tls_timeout);
+    options.client.write_timeout = parse_duration(line.write_timeout);
+    options.client.read_timeout = parse_duration(line.read_timeout);
+    options.import.grace = parse_duration(line.grace);
+    options.import.use_ledger = !line.no_ledger;
+    options.state_dir = line.state_dir;
+    options.settle = parse_duration(line.settle);
+    options.rescan_interval = parse_duration(line.rescan);
+    if (options.rescan_interval < std::chrono::milliseconds(100)) {
+        throw std::invalid_argument("--rescan must be at least 100ms");
+    }
     return options;
 }
 
@@ -172,6 +248,10 @@ int main(int argc, char** argv) {
     auto* watch = app.add_subcommand("watch", "Import every CSV file dropped into SPOOL/inbox");
     watch->add_option("--spool", line.spool, "Spool folder (inbox, processing, done, failed)")
         ->required();
+    add_duration_option(*watch, "--settle", line.settle,
+                        "A file in inbox/ must keep its size and mtime this long to be claimed");
+    add_duration_option(*watch, "--rescan", line.rescan,
+                        "Scan inbox/ this often even without an inotify event");
     add_network_options(*watch, line);
     add_input_options(*watch, line);
 

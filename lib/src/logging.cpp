@@ -17,8 +17,15 @@ namespace convex_importd {
 
 namespace {
 
-enum subsystem : std::size_t { main_logger, watch_logger, csv_logger, http_logger, import_logger };
-constexpr std::array subsystem_names{"main", "watch", "csv", "http", "import"};
+enum subsystem : std::size_t {
+    main_logger,
+    watch_logger,
+    csv_logger,
+    http_logger,
+    import_logger,
+    state_logger
+};
+constexpr std::array subsystem_names{"main", "watch", "csv", "http", "import", "state"};
 
 // Set up once at start-up, before any other thread runs.
 std::array<std::shared_ptr<spdlog::logger>, subsystem_names.size()> loggers;
@@ -70,6 +77,7 @@ spdlog::logger& watch() { return named(watch_logger); }
 spdlog::logger& csv() { return named(csv_logger); }
 spdlog::logger& http() { return named(http_logger); }
 spdlog::logger& import() { return named(import_logger); }
+spdlog::logger& state() { return named(state_logger); }
 
 }  // namespace log
 
