@@ -49,8 +49,8 @@ std::chrono::milliseconds parse_duration(std::string_view text) {
 
 std::string format_duration(std::chrono::milliseconds value) {
     const auto count = value.count();
-    for (const auto& [suffix, milliseconds] : {std::pair{"h", 3'600'000LL}, {"m", 60'000LL},
-                                               {"s", 1'000LL}}) {
+    for (const auto& [suffix, milliseconds] :
+         {std::pair{"h", 3'600'000LL}, {"m", 60'000LL}, {"s", 1'000LL}}) {
         if (count != 0 && count % milliseconds == 0) {
             return std::to_string(count / milliseconds) + suffix;
         }

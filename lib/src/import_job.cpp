@@ -115,13 +115,13 @@ struct import_job::run_state {
     asio::steady_timer all_done;   // cancelled when the last worker ends
     asio::steady_timer committed;  // cancelled after each commit: wakes the rows in it
     asio::steady_timer commit_timer;
-    asio::steady_timer stopping;   // cancelled by stop(): wakes rows waiting to retry
+    asio::steady_timer stopping;  // cancelled by stop(): wakes rows waiting to retry
     asio::steady_timer grace;
     std::size_t workers_left = 0;
     std::vector<convex_connection*> connections;
     std::size_t waiting_for_commit = 0;  // workers whose sent row waits to be durable
-    bool commit_armed = false;   // the commit window's timer runs
-    bool commit_posted = false;  // a commit on the next turn of the event loop is queued
+    bool commit_armed = false;           // the commit window's timer runs
+    bool commit_posted = false;          // a commit on the next turn of the event loop is queued
     std::uint64_t commit_generation = 0;
     std::exception_ptr worker_failure;
     std::size_t finished = 0;
@@ -347,8 +347,8 @@ asio::awaitable<std::optional<row_result>> import_job::sign_up(run_state& state,
             co_return std::nullopt;
         }
         const std::string reason = fault_detail(answer, row.password.view());
-        const retry_step step = schedule.after_failure(
-            fault, retry_after_of(answer), std::chrono::steady_clock::now());
+        const retry_step step =
+            schedule.after_failure(fault, retry_after_of(answer), std::chrono::steady_clock::now());
         if (!step.retry) {
             co_return row_result{row.line, row.email, outcome::failed, schedule.attempts(),
                                  reason + " (" + step.gave_up + ")"};
@@ -389,8 +389,8 @@ asio::awaitable<import_summary> import_job::run(std::filesystem::path input,
                                                 std::filesystem::path results) {
     const auto started = std::chrono::steady_clock::now();
     const std::string name = input.filename().string();
-    const file_entry file = store_.begin_file(std::filesystem::absolute(input).string(),
-                                              file_identity(input), name);
+    const file_entry file =
+        store_.begin_file(std::filesystem::absolute(input).string(), file_identity(input), name);
     if (file.finished_rows > 0) {
         log::import().info("file resumed file={} finished_rows={}", log_value(name),
                            file.finished_rows);

@@ -36,7 +36,9 @@ std::optional<limit_change> adaptive_limit::on_overload(std::uint64_t sent_in_ep
 token_bucket::token_bucket(double rate, double burst, clock::time_point now)
     : rate_(rate), burst_(std::max(burst, 1.0)), tokens_(burst_), updated_(now) {}
 
-double token_bucket::default_burst(double rate) { return std::max(1.0, rate / 20); }
+double token_bucket::default_burst(double rate) {
+    return std::max(1.0, rate / 20);
+}
 
 token_bucket::clock::time_point token_bucket::reserve(clock::time_point now) {
     if (now > updated_) {

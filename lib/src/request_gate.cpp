@@ -77,7 +77,9 @@ void request_gate::close() {
     ring();
 }
 
-void request_gate::ring() { doorbell_.cancel(); }
+void request_gate::ring() {
+    doorbell_.cancel();
+}
 
 void request_gate::report(const limit_change& change) {
     const auto now = clock::now();

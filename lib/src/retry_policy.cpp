@@ -84,7 +84,8 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
 
     if (value.find_first_not_of("0123456789") == std::string_view::npos) {
         unsigned long long seconds = 0;
-        const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+        const auto [end, error] =
+            std::from_chars(value.data(), value.data() + value.size(), seconds);
         if (error != std::errc{}) {
             seconds = 24 * 3600;  // absurdly long; the row deadline decides
         }
@@ -128,8 +129,9 @@ retry_step retry_schedule::after_failure(attempt_fault fault,
         delay = std::max(delay, *retry_after);
     }
     if (now + delay > deadline_) {
-        return {false, {}, "gave up at the row deadline after " + std::to_string(attempts_) +
-                               " attempts"};
+        return {false,
+                {},
+                "gave up at the row deadline after " + std::to_string(attempts_) + " attempts"};
     }
 
     ++attempts_;

@@ -231,8 +231,8 @@ int run_import_command(const fs::path& file, const fs::path& results,
         return exit_incomplete;
     }
     if (job.stopped()) {
-        log::import().info("file interrupted file={} done={}",
-                           log_value(file.filename().string()), summary->rows());
+        log::import().info("file interrupted file={} done={}", log_value(file.filename().string()),
+                           summary->rows());
         return exit_incomplete;
     }
     log::import().info("file finished {}", summary->fields());
@@ -243,8 +243,7 @@ int run_import_command(const fs::path& file, const fs::path& results,
 
 int run_watch_command(const fs::path& spool_root, const service_options& options) {
     asio::io_context io(1);
-    const fs::path state_dir =
-        options.state_dir.empty() ? spool_root / "state" : options.state_dir;
+    const fs::path state_dir = options.state_dir.empty() ? spool_root / "state" : options.state_dir;
     const auto store = open_store(state_dir);
     spool_service service(io, spool_root, options, *store);
     asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -269,8 +268,7 @@ int run_watch_command(const fs::path& spool_root, const service_options& options
     io.run();
 
     if (failure) {
-        log::state().error("stopped: progress cannot be recorded reason={}",
-                           log_value(*failure));
+        log::state().error("stopped: progress cannot be recorded reason={}", log_value(*failure));
         return exit_incomplete;
     }
     log::main().info("stopped");

@@ -32,8 +32,8 @@ std::optional<std::chrono::milliseconds> settle_tracker::next_due(clock::time_po
         if (known.settled) {
             continue;
         }
-        const auto due = std::chrono::ceil<std::chrono::milliseconds>(
-            known.unchanged_since + settle_ - now);
+        const auto due =
+            std::chrono::ceil<std::chrono::milliseconds>(known.unchanged_since + settle_ - now);
         const auto wait = std::max(due, std::chrono::milliseconds(0));
         earliest = earliest ? std::min(*earliest, wait) : wait;
     }

@@ -11,7 +11,9 @@ statement::statement(sqlite3* db, std::string_view sql) : db_(db) {
     }
 }
 
-statement::~statement() { sqlite3_finalize(stmt_); }
+statement::~statement() {
+    sqlite3_finalize(stmt_);
+}
 
 statement::statement(statement&& other) noexcept
     : db_(std::exchange(other.db_, nullptr)), stmt_(std::exchange(other.stmt_, nullptr)) {}
@@ -78,7 +80,9 @@ void statement::run() {
     reset();
 }
 
-std::int64_t statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+std::int64_t statement::integer(int column) const {
+    return sqlite3_column_int64(stmt_, column);
+}
 
 std::string_view statement::text(int column) const {
     const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
@@ -102,7 +106,9 @@ database::database(const std::string& path) {
     sqlite3_extended_result_codes(db_, 1);
 }
 
-database::~database() { sqlite3_close_v2(db_); }
+database::~database() {
+    sqlite3_close_v2(db_);
+}
 
 void database::exec(std::string_view sql) {
     char* message = nullptr;

@@ -29,9 +29,9 @@ constexpr std::int64_t schema_version = 1;
 constexpr std::size_t ledger_key_bytes = 32;
 
 // Tables, created when missing. File ids are never reused (AUTOINCREMENT): the ledger names
-// the file an email was imported from by its id. Each file's rows live in a table of their own, rows_<id>, so
-// that finishing a file is a DROP TABLE (pages go to the free list without being rewritten)
-// rather than a DELETE of millions of rows through the write-ahead log.
+// the file an email was imported from by its id. Each file's rows live in a table of their own,
+// rows_<id>, so that finishing a file is a DROP TABLE (pages go to the free list without being
+// rewritten) rather than a DELETE of millions of rows through the write-ahead log.
 constexpr std::string_view schema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS files(
@@ -56,7 +56,9 @@ std::int64_t unix_seconds() {
         .count();
 }
 
-std::string rows_table(std::int64_t file) { return "rows_" + std::to_string(file); }
+std::string rows_table(std::int64_t file) {
+    return "rows_" + std::to_string(file);
+}
 
 /// HMAC-SHA-256 with one key, cut to the size of an email_key.
 class email_hasher {
@@ -232,13 +234,14 @@ struct state_store::impl {
         auto it = files.find(file);
         if (it == files.end()) {
             const std::string table = rows_table(file);
-            it = files
-                     .emplace(file, row_statements{
-                                        db.prepare("SELECT 1 FROM " + table + " WHERE idx = ?"),
-                                        db.prepare("INSERT OR REPLACE INTO " + table +
-                                                   "(idx, line, email, outcome, attempts, "
-                                                   "detail) VALUES(?, ?, ?, ?, ?, ?)")})
-                     .first;
+            it =
+                files
+                    .emplace(file,
+                             row_statements{db.prepare("SELECT 1 FROM " + table + " WHERE idx = ?"),
+                                            db.prepare("INSERT OR REPLACE INTO " + table +
+                                                       "(idx, line, email, outcome, attempts, "
+                                                       "detail) VALUES(?, ?, ?, ?, ?, ?)")})
+                    .first;
         }
         return it->second;
     }
@@ -311,8 +314,8 @@ file_entry state_store::begin_file(std::string_view key, std::string_view identi
         auto count = impl_->db.prepare("SELECT count(*) FROM " + rows_table(entry.id));
         entry.finished_rows = count.step() ? static_cast<std::size_t>(count.integer(0)) : 0;
     } else {
-        auto insert = impl_->db.prepare(
-            "INSERT INTO files(key, identity, name, started) VALUES(?, ?, ?, ?)");
+        auto insert =
+            impl_->db.prepare("INSERT INTO files(key, identity, name, started) VALUES(?, ?, ?, ?)");
         insert.bind(1, key).bind(2, identity).bind(3, name).bind(4, unix_seconds()).run();
         entry.id = sqlite3_last_insert_rowid(impl_->db.handle());
         impl_->db.exec("CREATE TABLE " + rows_table(entry.id) +
@@ -345,9 +348,13 @@ void state_store::record(std::int64_t file, std::size_t index, const row_result&
     ++impl_->pending;
 }
 
-void state_store::commit() { impl_->commit(); }
+void state_store::commit() {
+    impl_->commit();
+}
 
-std::size_t state_store::pending() const { return impl_->pending; }
+std::size_t state_store::pending() const {
+    return impl_->pending;
+}
 
 std::optional<ledger_entry> state_store::find_in_ledger(std::string_view email) {
     const email_key key = key_of(email);
@@ -397,8 +404,8 @@ void state_store::seal_file(std::int64_t file) {
     impl_->begin_batch();
     auto merge = impl_->db.prepare(
         "INSERT INTO ledger(key, outcome, file, line) "
-        "SELECT email_key(email) AS key, outcome, ?, line FROM " + rows_table(file) +
-        " WHERE outcome IN (?, ?) ORDER BY key ON CONFLICT(key) DO NOTHING");
+        "SELECT email_key(email) AS key, outcome, ?, line FROM " +
+        rows_table(file) + " WHERE outcome IN (?, ?) ORDER BY key ON CONFLICT(key) DO NOTHING");
     merge.bind(1, file)
         .bind(2, static_cast<std::int64_t>(outcome::created))
         .bind(3, static_cast<std::int64_t>(outcome::exists))
@@ -439,7 +446,9 @@ std::size_t state_store::forget_unfinished(std::string_view prefix,
     return stale.size();
 }
 
-email_key state_store::key_of(std::string_view email) const { return (*impl_->hasher)(email); }
+email_key state_store::key_of(std::string_view email) const {
+    return (*impl_->hasher)(email);
+}
 
 std::string file_identity(const fs::path& file) {
     struct stat info {};

@@ -50,9 +50,9 @@ TEST_CASE("refused, reset, TLS failures and every phase timeout are transient") 
     CHECK(classify_fault(boost::beast::http::error::end_of_stream, 0) == attempt_fault::network);
     CHECK(classify_fault(boost::asio::ssl::error::stream_truncated, 0) == attempt_fault::network);
     CHECK(classify_fault(error::host_not_found_try_again, 0) == attempt_fault::network);
-    for (const auto code : {client_error::resolve_timeout, client_error::connect_timeout,
-                            client_error::tls_timeout, client_error::write_timeout,
-                            client_error::read_timeout}) {
+    for (const auto code :
+         {client_error::resolve_timeout, client_error::connect_timeout, client_error::tls_timeout,
+          client_error::write_timeout, client_error::read_timeout}) {
         CHECK(classify_fault(make_error_code(code), 0) == attempt_fault::timeout);
     }
     CHECK(classify_fault(error::host_not_found, 0) == attempt_fault::permanent);

@@ -22,8 +22,7 @@ TEST_CASE("a file settles once its size and mtime held for the settle period") {
     CHECK(tracker.next_due(start) == 2000ms);
     CHECK(tracker.observe({seen("a.csv", 10, 1)}, start + 1999ms).empty());
     CHECK(tracker.next_due(start + 1500ms) == 500ms);
-    CHECK(tracker.observe({seen("a.csv", 10, 1)}, start + 2s) ==
-          std::vector<fs::path>{"a.csv"});
+    CHECK(tracker.observe({seen("a.csv", 10, 1)}, start + 2s) == std::vector<fs::path>{"a.csv"});
 }
 
 TEST_CASE("a file that grows or is touched starts its settle period again") {

@@ -127,10 +127,12 @@ TEST_CASE("the ledger remembers created and exists across files and reopenings")
     // Stored as 16-byte keyed hashes; the finished file's rows (with addresses) are gone.
     const auto database = folder.path() / "state.db";
     CHECK(query_number(database, "SELECT count(*) FROM ledger") == 2);
-    CHECK(query_number(database, "SELECT count(*) FROM ledger WHERE typeof(key) = 'blob' "
-                                 "AND length(key) = 16") == 2);
-    CHECK(query_number(database, "SELECT count(*) FROM sqlite_master "
-                                 "WHERE name LIKE 'rows_%'") == 0);
+    CHECK(query_number(database,
+                       "SELECT count(*) FROM ledger WHERE typeof(key) = 'blob' "
+                       "AND length(key) = 16") == 2);
+    CHECK(query_number(database,
+                       "SELECT count(*) FROM sqlite_master "
+                       "WHERE name LIKE 'rows_%'") == 0);
 }
 
 TEST_CASE("keyed hashes differ between stores and are stable within one") {

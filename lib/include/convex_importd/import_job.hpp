@@ -33,7 +33,7 @@ struct import_options {
     row_rules rules;
     pacing_options pacing;
     retry_options retry;
-    bool use_ledger = true;  // skip emails that ended created or exists before
+    bool use_ledger = true;                   // skip emails that ended created or exists before
     std::chrono::milliseconds grace{10'000};  // for requests in flight after stop()
 };
 
