@@ -216,6 +216,14 @@ void import_job::mark_done() {
 
 asio::awaitable<void> import_job::work(run_state& state) {
     convex_connection connection(executor_, endpoint_);
+
+    // stop_now() cancels the connections it finds here: this one must leave the list however
+    // the worker ends, an exception included.
+    struct listed {
+        std::vector<convex_connection*>& list;
+        convex_connection* item;
+        ~listed() { std::erase(list, item); }
+    } registration{state.connections, &connection};
     state.connections.push_back(&connection);
 
     while (auto row = co_await state.queue.pop()) {
@@ -239,8 +247,6 @@ asio::awaitable<void> import_job::work(run_state& state) {
             commit_now(state);
         }
     }
-
-    std::erase(state.connections, &connection);
 }
 
 asio::awaitable<void> import_job::until_durable(run_state& state) {
@@ -389,8 +395,9 @@ asio::awaitable<import_summary> import_job::run(std::filesystem::path input,
                                                 std::filesystem::path results) {
     const auto started = std::chrono::steady_clock::now();
     const std::string name = input.filename().string();
-    const file_entry file =
-        store_.begin_file(std::filesystem::absolute(input).string(), file_identity(input), name);
+    // Keyed by the canonical path, so that any spelling of it resumes the same file.
+    const file_entry file = store_.begin_file(std::filesystem::weakly_canonical(input).string(),
+                                              file_identity(input), name);
     if (file.finished_rows > 0) {
         log::import().info("file resumed file={} finished_rows={}", log_value(name),
                            file.finished_rows);

@@ -144,6 +144,10 @@ void create_private_directory(const fs::path& dir) {
 struct state_store::impl {
     impl(const std::string& path, bool durable_store, int lock)
         : db(path), durable(durable_store), lock_fd(lock) {
+        // The log and shared-memory files SQLite creates next take this file's mode.
+        if (durable && ::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) {
+            throw state_error("chmod " + path + ": " + std::strerror(errno));
+        }
         configure();
         db.exec(schema);
         hasher.emplace(ledger_key());

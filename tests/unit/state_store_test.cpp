@@ -54,6 +54,10 @@ TEST_CASE("committed outcomes survive a reopen and the file resumes with them") 
     CHECK(store->has_outcome(file.id, 2));
     CHECK((fs::status(folder.path() / "state").permissions() & fs::perms::others_all) ==
           fs::perms::none);
+    for (const char* name : {"state.db", "state.db-wal"}) {
+        CHECK((fs::status(folder.path() / "state" / name).permissions() &
+               (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
+    }
 }
 
 TEST_CASE("rows come back in file order with their outcome, attempts and detail") {
