@@ -1,7 +1,9 @@
 // Only complete files are claimed: a file written slowly, piece by piece, straight into
 // inbox/ is left alone until its size and mtime have held still for the settle period.
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, readFileSync, renameSync, statSync } from "node:fs";
+import {
+    appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync,
+} from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 
@@ -27,9 +29,12 @@ test("a file written in pieces is claimed only once it is complete", { timeout: 
     async (t) => {
         const spool = path.join(folder.path, "spool");
         const log = path.join(folder.path, "settle.log");
+        // A file already waiting at start-up gets no inotify event: the scans find it.
+        mkdirSync(path.join(spool, "inbox"), { recursive: true });
+        writeCsv(path.join(spool, "inbox", "early.csv"), ["email", "password"],
+            makeUsers(2, "early"));
         const daemon = start(["watch", "--url", backend.url, "--spool", spool,
             "--log-file", log]);  // the default settle period: 2 s
-        await waitFor(() => existsSync(path.join(spool, "inbox")), { what: "the spool folders" });
 
         // Pieces end mid-record, 600 ms apart: an early claim would cut a row in two.
         const users = makeUsers(40, "slow");
@@ -58,6 +63,7 @@ test("a file written in pieces is claimed only once it is complete", { timeout: 
         const doneAfterMs = Date.now() - written;
         await waitFor(() => existsSync(path.join(spool, "done", "small.csv.results.csv")),
             { what: "the small file's results" });
+        assert.ok(existsSync(path.join(spool, "done", "early.csv.results.csv")));
         daemon.kill("SIGTERM");
         assert.equal((await waitForExit(daemon)).code, 0, daemon.output);
 
