@@ -60,7 +60,19 @@ constexpr key_flag input_flags[] = {
 
 constexpr key_flag common_flags[] = {
     {"--url", "deployment.url", "Convex deployment URL, e.g. https://x.convex.cloud"},
-    {"--concurrency", "import.concurrency", "Sign-ups in flight at once (default 16)"},
+    {"--concurrency", "import.concurrency", "Sign-ups in flight at once, the ceiling (16)"},
+    {"--rate", "import.rate", "Sign-ups started per second at most (default 0: no limit)"},
+    {"--max-attempts", "import.max_attempts", "Attempts per row at most (default 10)"},
+    {"--backoff-initial", "import.backoff_initial", "First retry waits up to this (250ms)"},
+    {"--backoff-max", "import.backoff_max", "No retry waits longer (30s)"},
+    {"--row-deadline", "import.row_deadline", "A row stops retrying this long after (5m)"},
+    {"--grace", "import.grace", "On SIGTERM, requests in flight may finish this long (10s)"},
+    {"--state-dir", "spool.state_dir", "Progress and ledger database (watch: SPOOL/state)"},
+    {"--resolve-timeout", "deployment.resolve_timeout", "DNS lookup timeout (10s)"},
+    {"--connect-timeout", "deployment.connect_timeout", "TCP connect timeout (10s)"},
+    {"--tls-timeout", "deployment.tls_timeout", "TLS handshake timeout (10s)"},
+    {"--write-timeout", "deployment.write_timeout", "Timeout for sending a request (30s)"},
+    {"--read-timeout", "deployment.read_timeout", "Timeout for the answer to a request (1m)"},
     {"--ca-file", "deployment.ca_file", "Extra CA certificates (PEM) for https"},
     {"--log-file", "log.file", "Also write log lines to this file (- for none)"},
     {"--log-level", "log.level", "trace, debug, info, warn or error (default info)"},
@@ -69,6 +81,8 @@ constexpr key_flag common_flags[] = {
 
 constexpr key_flag spool_flags[] = {
     {"--spool", "spool.path", "Spool folder (inbox, processing, done, failed)"},
+    {"--settle", "spool.settle", "A file is claimed once unchanged this long (2s)"},
+    {"--rescan", "spool.rescan_interval", "Scan inbox/ this often without events (30s)"},
     {"--status-file", "status.file", "Status file, JSON (- for none)"},
 };
 
@@ -101,6 +115,14 @@ void add_common_flags(CLI::App& command, command_line& line) {
     for (const auto& flag : common_flags) {
         add_key_flag(command, flag, line);
     }
+    command.add_flag_callback(
+        "--no-adaptive",
+        [&line] { line.overrides.push_back({"--no-adaptive", "import.adaptive", "false"}); },
+        "Keep --concurrency requests in flight instead of backing off on 429/503");
+    command.add_flag_callback(
+        "--no-ledger",
+        [&line] { line.overrides.push_back({"--no-ledger", "import.ledger", "false"}); },
+        "Send rows whose email was created or found to exist before");
     command.add_flag_callback(
         "--keep-processed",
         [&line] {

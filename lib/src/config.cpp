@@ -61,19 +61,64 @@ const std::array key_specs{
              +[](daemon_config& c) -> fs::path& { return c.deploy_key_file; }},
     key_spec{"deployment.deploy_key_credential",
              +[](daemon_config& c) -> std::string& { return c.deploy_key_credential; }},
+    key_spec{"deployment.resolve_timeout",
+             +[](daemon_config& c) -> std::chrono::milliseconds& {
+                 return c.service.client.resolve_timeout;
+             },
+             change::restart, 100, 600'000},
     key_spec{"deployment.connect_timeout",
              +[](daemon_config& c) -> std::chrono::milliseconds& {
                  return c.service.client.connect_timeout;
              },
              change::restart, 100, 600'000},
-    key_spec{"deployment.request_timeout",
+    key_spec{"deployment.tls_timeout",
              +[](daemon_config& c) -> std::chrono::milliseconds& {
-                 return c.service.client.request_timeout;
+                 return c.service.client.tls_timeout;
+             },
+             change::restart, 100, 600'000},
+    key_spec{"deployment.write_timeout",
+             +[](daemon_config& c) -> std::chrono::milliseconds& {
+                 return c.service.client.write_timeout;
+             },
+             change::restart, 100, 3'600'000},
+    key_spec{"deployment.read_timeout",
+             +[](daemon_config& c) -> std::chrono::milliseconds& {
+                 return c.service.client.read_timeout;
              },
              change::restart, 1'000, 3'600'000},
     key_spec{"import.concurrency",
              +[](daemon_config& c) -> std::size_t& { return c.service.import.concurrency; },
              change::live, 1, 4096},
+    key_spec{"import.rate", +[](daemon_config& c) -> std::size_t& { return c.rate; },
+             change::live, 0, 1'000'000},
+    key_spec{"import.adaptive",
+             +[](daemon_config& c) -> bool& { return c.service.import.pacing.adaptive; },
+             change::live},
+    key_spec{"import.max_attempts", +[](daemon_config& c) -> std::size_t& { return c.max_attempts; },
+             change::live, 1, 1000},
+    key_spec{"import.backoff_initial",
+             +[](daemon_config& c) -> std::chrono::milliseconds& {
+                 return c.service.import.retry.initial_backoff;
+             },
+             change::live, 1, 600'000},
+    key_spec{"import.backoff_max",
+             +[](daemon_config& c) -> std::chrono::milliseconds& {
+                 return c.service.import.retry.max_backoff;
+             },
+             change::live, 1, 3'600'000},
+    key_spec{"import.row_deadline",
+             +[](daemon_config& c) -> std::chrono::milliseconds& {
+                 return c.service.import.retry.row_deadline;
+             },
+             change::live, 1'000, 86'400'000},
+    key_spec{"import.grace",
+             +[](daemon_config& c) -> std::chrono::milliseconds& {
+                 return c.service.import.grace;
+             },
+             change::live, 0, 3'600'000},
+    key_spec{"import.ledger",
+             +[](daemon_config& c) -> bool& { return c.service.import.use_ledger; },
+             change::live},
     key_spec{"import.params",
              +[](daemon_config& c) -> param_list& {
                  return c.service.import.layout.names.params;
@@ -109,6 +154,10 @@ const std::array key_specs{
              },
              change::live, 256, 16 << 20},
     key_spec{"spool.path", +[](daemon_config& c) -> fs::path& { return c.spool; }},
+    key_spec{"spool.state_dir", +[](daemon_config& c) -> fs::path& { return c.service.state_dir; }},
+    key_spec{"spool.settle",
+             +[](daemon_config& c) -> std::chrono::milliseconds& { return c.service.settle; },
+             change::live, 0, 3'600'000},
     key_spec{"spool.keep_processed",
              +[](daemon_config& c) -> bool& { return c.service.keep_processed; }, change::live},
     key_spec{
@@ -604,6 +653,8 @@ void resolve_input(daemon_config& config) {
         layout.delimiter = config.delimiter == "tab" ? '\t' : config.delimiter.front();
     }
     layout.columns = split_names(config.columns);
+    config.service.import.pacing.rate = static_cast<double>(config.rate);
+    config.service.import.retry.max_attempts = static_cast<unsigned>(config.max_attempts);
     config.service.import.rules.letter_case =
         config.email_case == "preserve" ? email_case::preserve : email_case::lower;
     if (!layout.header && layout.columns.empty()) {

@@ -10,6 +10,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -41,6 +42,46 @@ http_result failure(boost::system::error_code error, std::string_view phase) {
     result.phase = phase;
     return result;
 }
+
+// Beast reports every expired stream deadline as the same `timeout`; the phase it expired in
+// gets its own code.
+boost::system::error_code phase_error(boost::system::error_code error, client_error timeout) {
+    return error == beast::error::timeout ? make_error_code(timeout) : error;
+}
+
+class client_category_impl : public boost::system::error_category {
+public:
+    const char* name() const noexcept override { return "convex_importd.client"; }
+    std::string message(int value) const override {
+        switch (static_cast<client_error>(value)) {
+            case client_error::resolve_timeout:
+                return "no address within the resolve timeout";
+            case client_error::connect_timeout:
+                return "no connection within the connect timeout";
+            case client_error::tls_timeout:
+                return "no TLS handshake within the TLS timeout";
+            case client_error::write_timeout:
+                return "request not sent within the write timeout";
+            case client_error::read_timeout:
+                return "no answer within the read timeout";
+        }
+        return "unknown client error";
+    }
+};
+
+// A name lookup cannot be cancelled once getaddrinfo runs on Asio's resolver thread, so the
+// coroutine does not wait for it: it waits on `done`, which the lookup's handler or the
+// timeout ends, and this state outlives whichever comes second.
+struct resolve_state {
+    explicit resolve_state(const asio::any_io_executor& executor)
+        : resolver(executor), done(executor) {}
+
+    tcp::resolver resolver;
+    asio::steady_timer done;
+    boost::system::error_code error;
+    tcp::resolver::results_type addresses;
+    bool finished = false;
+};
 
 // A keep-alive connection may have been closed by the server between two requests; the
 // first write or read on it then fails before any answer arrives.
@@ -151,16 +192,24 @@ convex_endpoint::convex_endpoint(deployment_url url, client_options options)
 
 convex_endpoint::~convex_endpoint() = default;
 
+const boost::system::error_category& client_category() {
+    static const client_category_impl category;
+    return category;
+}
+
 struct convex_connection::impl {
     asio::any_io_executor executor;
     const convex_endpoint& endpoint;
     std::optional<beast::tcp_stream> plain;
     std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
     beast::flat_buffer buffer;
+    std::shared_ptr<resolve_state> resolving;
     bool open = false;
+    bool cancelled = false;
 
     beast::tcp_stream& socket() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 
+    asio::awaitable<http_result> resolve(tcp::resolver::results_type& addresses);
     asio::awaitable<http_result> connect();
     asio::awaitable<http_result> exchange(const std::string& target, std::string& body);
 
@@ -169,15 +218,44 @@ struct convex_connection::impl {
                                              std::string& body);
 };
 
+asio::awaitable<http_result> convex_connection::impl::resolve(
+    tcp::resolver::results_type& addresses) {
+    const auto& url = endpoint.url();
+    auto state = std::make_shared<resolve_state>(executor);
+    resolving = state;
+
+    state->done.expires_after(endpoint.options().resolve_timeout);
+    state->resolver.async_resolve(
+        url.host, url.port,
+        [state](boost::system::error_code error, tcp::resolver::results_type found) {
+            state->error = error;
+            state->addresses = std::move(found);
+            state->finished = true;
+            state->done.cancel();
+        });
+    co_await state->done.async_wait(with_error);
+    resolving.reset();
+
+    if (!state->finished) {
+        state->resolver.cancel();
+        co_return failure(cancelled ? asio::error::operation_aborted
+                                    : make_error_code(client_error::resolve_timeout),
+                          "resolve");
+    }
+    if (state->error) {
+        co_return failure(state->error, "resolve");
+    }
+    addresses = state->addresses;
+    co_return http_result{};
+}
+
 asio::awaitable<http_result> convex_connection::impl::connect() {
     const auto& url = endpoint.url();
     const auto& options = endpoint.options();
 
-    tcp::resolver resolver(executor);
-    auto [resolve_error, addresses] =
-        co_await resolver.async_resolve(url.host, url.port, with_error);
-    if (resolve_error) {
-        co_return failure(resolve_error, "resolve");
+    tcp::resolver::results_type addresses;
+    if (http_result resolved = co_await resolve(addresses); resolved.transport_failed()) {
+        co_return resolved;
     }
 
     plain.reset();
@@ -191,17 +269,18 @@ asio::awaitable<http_result> convex_connection::impl::connect() {
     socket().expires_after(options.connect_timeout);
     auto [connect_error, peer] = co_await socket().async_connect(addresses, with_error);
     if (connect_error) {
-        co_return failure(connect_error, "connect");
+        co_return failure(phase_error(connect_error, client_error::connect_timeout), "connect");
     }
     socket().socket().set_option(tcp::no_delay(true));
 
     if (secure) {
         expect_peer_name(secure->native_handle(), url.host);
-        socket().expires_after(options.connect_timeout);
+        socket().expires_after(options.tls_timeout);
         auto [tls_error] =
             co_await secure->async_handshake(asio::ssl::stream_base::client, with_error);
         if (tls_error) {
-            http_result refused = failure(tls_error, "tls");
+            http_result refused =
+                failure(phase_error(tls_error, client_error::tls_timeout), "tls");
             refused.detail = verify_failure(secure->native_handle());
             co_return refused;
         }
@@ -227,18 +306,19 @@ asio::awaitable<http_result> convex_connection::impl::exchange_on(Stream& stream
     request.body().swap(body);
     request.prepare_payload();
 
-    socket().expires_after(endpoint.options().request_timeout);
+    socket().expires_after(endpoint.options().write_timeout);
     auto [write_error, written] = co_await http::async_write(stream, request, with_error);
     request.body().swap(body);  // hand the buffer back so the caller can resend or reuse it
     if (write_error) {
-        co_return failure(write_error, "write");
+        co_return failure(phase_error(write_error, client_error::write_timeout), "write");
     }
 
     http::response_parser<http::string_body> parser;
     parser.body_limit(answer_body_limit);
+    socket().expires_after(endpoint.options().read_timeout);
     auto [read_error, read] = co_await http::async_read(stream, buffer, parser, with_error);
     if (read_error) {
-        co_return failure(read_error, "read");
+        co_return failure(phase_error(read_error, client_error::read_timeout), "read");
     }
 
     auto answer = parser.release();
@@ -264,7 +344,7 @@ asio::awaitable<http_result> convex_connection::impl::exchange(const std::string
 
 convex_connection::convex_connection(asio::any_io_executor executor,
                                      const convex_endpoint& endpoint)
-    : impl_(new impl{std::move(executor), endpoint, {}, {}, {}, false}) {}
+    : impl_(new impl{std::move(executor), endpoint, {}, {}, {}, {}, false, false}) {}
 
 convex_connection::~convex_connection() = default;
 
@@ -307,9 +387,25 @@ asio::awaitable<void> check_server_certificate(asio::any_io_executor executor,
     }
 }
 
+void convex_connection::cancel() {
+    impl_->cancelled = true;
+    if (impl_->resolving) {
+        impl_->resolving->done.cancel();
+    }
+    if (impl_->plain || impl_->secure) {
+        boost::system::error_code ignored;
+        impl_->socket().socket().close(ignored);
+    }
+    impl_->open = false;
+}
+
 asio::awaitable<http_result> convex_connection::post(const std::string& target,
                                                      std::string& body) {
     for (int attempt = 0;; ++attempt) {
+        if (impl_->cancelled) {
+            wipe(body);
+            co_return failure(asio::error::operation_aborted, "connect");
+        }
         const bool reused = impl_->open;
         if (!impl_->open) {
             http_result connected = co_await impl_->connect();
@@ -324,7 +420,7 @@ asio::awaitable<http_result> convex_connection::post(const std::string& target,
 
         // Sending the same sign-up again is safe: Convex Auth answers a repeated sign-up
         // with the same email and password as a sign-in.
-        if (result.transport_failed() && reused && attempt == 0 &&
+        if (result.transport_failed() && reused && attempt == 0 && !impl_->cancelled &&
             stale_connection_error(result)) {
             close();
             continue;

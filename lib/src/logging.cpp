@@ -28,8 +28,15 @@ namespace {
 
 using spdlog::details::log_msg;
 
-enum subsystem : std::size_t { main_logger, watch_logger, csv_logger, http_logger, import_logger };
-constexpr std::array subsystem_names{"main", "watch", "csv", "http", "import"};
+enum subsystem : std::size_t {
+    main_logger,
+    watch_logger,
+    csv_logger,
+    http_logger,
+    import_logger,
+    state_logger
+};
+constexpr std::array subsystem_names{"main", "watch", "csv", "http", "import", "state"};
 
 constexpr std::size_t repeated_line_burst = 10;
 constexpr std::string_view erase_line = "\r\033[K";
@@ -305,21 +312,12 @@ void clear_terminal_line() {
 
 namespace log {
 
-spdlog::logger& main() {
-    return named(main_logger);
-}
-spdlog::logger& watch() {
-    return named(watch_logger);
-}
-spdlog::logger& csv() {
-    return named(csv_logger);
-}
-spdlog::logger& http() {
-    return named(http_logger);
-}
-spdlog::logger& import() {
-    return named(import_logger);
-}
+spdlog::logger& main() { return named(main_logger); }
+spdlog::logger& watch() { return named(watch_logger); }
+spdlog::logger& csv() { return named(csv_logger); }
+spdlog::logger& http() { return named(http_logger); }
+spdlog::logger& import() { return named(import_logger); }
+spdlog::logger& state() { return named(state_logger); }
 
 }  // namespace log
 

@@ -56,7 +56,16 @@ void row_queue::cancel() {
 }
 
 void row_queue::ring_doorbell() {
-    asio::post(doorbell_.get_executor(), [this] { doorbell_.cancel(); });
+    // One ring pending is enough: it wakes every worker asleep when it runs, and a row pushed
+    // before it runs is seen by a worker that goes to sleep after it. Without this, a busy
+    // event loop collects one queued handler per row.
+    if (doorbell_pending_.exchange(true)) {
+        return;
+    }
+    asio::post(doorbell_.get_executor(), [this] {
+        doorbell_pending_.store(false);
+        doorbell_.cancel();
+    });
 }
 
 asio::awaitable<std::optional<user_row>> row_queue::pop() {

@@ -76,6 +76,20 @@ bool spool::importable_name(std::string_view name) {
 
 std::vector<fs::path> spool::waiting_files() const { return importable_files(inbox_); }
 
+std::vector<file_observation> spool::observe_inbox() const {
+    std::vector<file_observation> seen;
+    for (auto& path : importable_files(inbox_)) {
+        std::error_code size_error;
+        std::error_code time_error;
+        const auto size = fs::file_size(path, size_error);
+        const auto modified = fs::last_write_time(path, time_error);
+        if (!size_error && !time_error) {
+            seen.push_back({std::move(path), size, modified});
+        }
+    }
+    return seen;
+}
+
 std::vector<fs::path> spool::unfinished_files() const { return importable_files(processing_); }
 
 fs::path spool::unused_name(const fs::path& name) const {

@@ -28,16 +28,18 @@ std::optional<std::string> import_summary::mismatch() const {
 std::string import_summary::fields() const {
     const double rate = seconds > 0 ? static_cast<double>(rows()) / seconds : 0.0;
     // The order of the keys is part of the line's contract with log parsers.
-    constexpr std::array order{outcome::created,   outcome::exists,    outcome::invalid,
-                               outcome::rejected,  outcome::duplicate, outcome::failed};
+    // `skipped` came later than the others, so it comes after them.
+    constexpr std::array order{outcome::created,  outcome::exists,    outcome::invalid,
+                               outcome::rejected, outcome::duplicate, outcome::failed,
+                               outcome::skipped};
     static_assert(order.size() == outcome_count, "every outcome has its place in the line");
 
     std::string out = fmt::format("file={} rows={}", log_value(file), rows());
     for (const outcome value : order) {
         out += fmt::format(" {}={}", to_string(value), of(value));
     }
-    out += fmt::format(" blank_lines={} seconds={:.3f} rows_per_s={:.1f}", blank_lines, seconds,
-                       rate);
+    out += fmt::format(" retries={} blank_lines={} seconds={:.3f} rows_per_s={:.1f}", retries,
+                       blank_lines, seconds, rate);
     return out;
 }
 

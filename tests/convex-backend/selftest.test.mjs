@@ -245,6 +245,22 @@ describe("--max-concurrent", () => {
     });
 });
 
+describe("--count-emails", () => {
+    const backend = useBackend({ fast: true, extraArgs: ["--count-emails"] });
+
+    it("counts the sign-up calls that ran, per email", async () => {
+        await signUp(backend.url, "twice@example.com", "password1");
+        await signUp(backend.url, "twice@example.com", "password1");
+        await signUp(backend.url, "once@example.com", "password1");
+        await signIn(backend.url, "once@example.com", "password1");
+        const stats = await backend.stats();
+        assert.deepEqual(stats.signUpsByEmail,
+            { "twice@example.com": 2, "once@example.com": 1 });
+        await backend.resetStats();
+        assert.deepEqual((await backend.stats()).signUpsByEmail, {});
+    });
+});
+
 describe("fault injection", () => {
     const backend = useBackend({
         fast: true, extraArgs: ["--seed", "7", "--preset", "0.3", "--p503", "0.3"],

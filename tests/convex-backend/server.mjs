@@ -89,7 +89,7 @@ class Backend {
     constructor(options, app) {
         this.options = options;
         this.app = app;
-        this.stats = new Stats();
+        this.stats = new Stats({ countEmails: options.countEmails });
         this.limiter = new SlotLimiter(options.maxConcurrent, options.queueMs);
         this.random = seededRandom(options.seed);
     }
@@ -233,7 +233,7 @@ class Backend {
 
     replyOutcome(res, udfPath, args, outcome) {
         const isSignUp = udfPath === "auth:signIn" && args.params?.flow === "signUp";
-        this.stats.call(udfPath, outcome.ok, isSignUp);
+        this.stats.call(udfPath, outcome.ok, isSignUp ? (args.params?.email ?? "") : null);
         if (this.options.verbose) {
             log(`call path=${udfPath} ok=${outcome.ok}`
                 + (outcome.ok ? "" : ` error=${JSON.stringify(String(outcome.error?.message))}`));

@@ -120,3 +120,28 @@ export async function waitFor(condition, { timeoutMs = 60_000, what = "condition
     }
     throw new Error(`timed out waiting for ${what}`);
 }
+
+export function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Waits for a started child to exit; SIGKILLs it after `timeoutMs` so a test cannot hang.
+ * Resolves with its exit code, the signal that ended it, and how long the wait took.
+ */
+export async function waitForExit(child, timeoutMs = 30_000) {
+    const started = Date.now();
+    if (child.exitCode !== null || child.signalCode !== null) {
+        return { code: child.exitCode, signal: child.signalCode, ms: 0 };
+    }
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const [code, signal] = await once(child, "exit");
+    clearTimeout(timer);
+    return { code, signal, ms: Date.now() - started };
+}
+
+/** Per-email sign-up counts for `emails` from a backend started with --count-emails. */
+export function signUpCounts(stats, emails) {
+    const byEmail = stats.signUpsByEmail ?? {};
+    return emails.map((email) => byEmail[email] ?? 0);
+}

@@ -137,7 +137,7 @@ test("the status file and progress lines show a running file; outputs are owner-
     const running = seen.at(-1);
     assert.equal(running.state, "importing");
     assert.equal(running.active[0].file, "status.csv");
-    assert.equal(Object.keys(running.active[0].counts).length, 6);
+    assert.equal(Object.keys(running.active[0].counts).length, 7);
     const final = readStatus(statusFile);
     assert.equal(final.state, "stopped");
     assert.deepEqual(final.active, []);

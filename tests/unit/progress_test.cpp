@@ -36,7 +36,7 @@ TEST_CASE("before the records are counted, percent and time left are unknown") {
     CHECK(progress_status(progress) == "checking big.csv");
     CHECK(progress_fields(progress) ==
           "file=big.csv done=0 total=unknown percent=unknown rows_per_s=0.0 eta_s=unknown "
-          "created=0 exists=0 rejected=0 invalid=0 duplicate=0 failed=0");
+          "created=0 exists=0 rejected=0 invalid=0 duplicate=0 failed=0 skipped=0");
 }
 
 TEST_CASE("progress lines, STATUS= text and the terminal line") {
@@ -44,7 +44,7 @@ TEST_CASE("progress lines, STATUS= text and the terminal line") {
 
     CHECK(progress_fields(progress) ==
           "file=users.csv done=410 total=1000 percent=41.0 rows_per_s=205.0 eta_s=3 created=400 "
-          "exists=0 rejected=0 invalid=0 duplicate=0 failed=10");
+          "exists=0 rejected=0 invalid=0 duplicate=0 failed=10 skipped=0");
     CHECK(progress_status(progress) == "importing users.csv 41% 205 rows/s");
     CHECK(progress_bar(progress, 200) ==
           "[#########               ]  41% 410/1000 205 rows/s ETA 0:03 users.csv");

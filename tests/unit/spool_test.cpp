@@ -41,3 +41,16 @@ TEST_CASE("a file travels inbox, processing, done; a name seen before gets a new
     CHECK(files.fail(*again, "no header") == folder.path() / "failed/users-2.csv");
     CHECK(testing::read_all(folder.path() / "failed/users-2.csv.error.txt") == "no header\n");
 }
+
+TEST_CASE("observing the inbox reports each importable file's size and mtime") {
+    testing::temp_folder folder;
+    spool files(folder.path());
+    folder.write("inbox/users.csv", "email,password\n");
+    folder.write("inbox/users.csv.tmp", "half a file");
+
+    const auto seen = files.observe_inbox();
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].path == folder.path() / "inbox/users.csv");
+    CHECK(seen[0].size == 15);
+    CHECK(seen[0].modified == fs::last_write_time(folder.path() / "inbox/users.csv"));
+}

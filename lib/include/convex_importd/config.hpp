@@ -65,6 +65,8 @@ struct daemon_config {
     std::string delimiter = "auto";
     std::string columns;
     std::string email_case = "lower";
+    std::size_t rate = 0;           // service.import.pacing.rate
+    std::size_t max_attempts = 10;  // service.import.retry.max_attempts
 
     /// key -> where its value was set ("FILE:LINE:COLUMN", "--flag" or "default").
     std::vector<std::pair<std::string, std::string>> origins;

@@ -11,6 +11,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
 
+#include "convex_importd/client_error.hpp"
+
 namespace boost::asio::ssl {
 class context;
 }
@@ -31,9 +33,15 @@ struct deployment_url {
 /// Parses a deployment URL; throws std::invalid_argument with the reason.
 deployment_url parse_deployment_url(std::string_view url);
 
+/// Each phase of a request has its own timeout and its own error code (client_error).
 struct client_options {
+    std::chrono::milliseconds resolve_timeout{10'000};
     std::chrono::milliseconds connect_timeout{10'000};
-    std::chrono::milliseconds request_timeout{60'000};
+    std::chrono::milliseconds tls_timeout{10'000};
+    std::chrono::milliseconds write_timeout{30'000};
+    // The answer comes after the action ran, and a deployment queues an action for up to
+    // 10 s before it answers 429: well above both.
+    std::chrono::milliseconds read_timeout{60'000};
     std::string ca_file;     // extra CA certificates, besides the system store
     std::string deploy_key;  // sent as `Authorization: Convex KEY` when set; never logged
 };
@@ -83,6 +91,10 @@ public:
     boost::asio::awaitable<http_result> open();
 
     void close();
+
+    /// Ends the request in progress, if any, at once: it returns with operation_aborted. For
+    /// a shutdown that cannot wait; the connection is not used again.
+    void cancel();
 
 private:
     struct impl;

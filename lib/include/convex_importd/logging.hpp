@@ -56,6 +56,7 @@ spdlog::logger& watch();
 spdlog::logger& csv();
 spdlog::logger& http();
 spdlog::logger& import();
+spdlog::logger& state();
 
 }  // namespace log
 

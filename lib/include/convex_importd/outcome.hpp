@@ -15,13 +15,15 @@ enum class outcome : std::uint8_t {
     invalid,    // caught before sending; no request was made
     duplicate,  // the same normalised email appeared earlier in the file
     failed,     // transport or HTTP error
+    skipped,    // the email ended created or exists before (the ledger); no request was made
 };
 
-inline constexpr std::size_t outcome_count = 6;
+// Appended last: outcomes are stored by number in the state database.
+inline constexpr std::size_t outcome_count = 7;
 
 constexpr std::string_view to_string(outcome value) {
     constexpr std::array<std::string_view, outcome_count> names{
-        "created", "exists", "rejected", "invalid", "duplicate", "failed"};
+        "created", "exists", "rejected", "invalid", "duplicate", "failed", "skipped"};
     return names[static_cast<std::size_t>(value)];
 }
 

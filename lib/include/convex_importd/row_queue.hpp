@@ -49,6 +49,7 @@ private:
     std::size_t taken_ = 0;  // rows popped whose slots are not released yet; workers only
     boost::asio::steady_timer doorbell_;
     std::atomic<int> sleeping_workers_{0};
+    std::atomic<bool> doorbell_pending_{false};
     std::atomic<bool> closed_{false};
     std::atomic<bool> cancelled_{false};
 };

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "convex_importd/settle_tracker.hpp"
+
 namespace convex_importd {
 
 /// The spool folder: inbox/ where operators drop files, processing/ while a file is
@@ -26,6 +28,9 @@ public:
 
     /// Importable files in inbox/, oldest first.
     std::vector<std::filesystem::path> waiting_files() const;
+
+    /// The same files with their size and modification time, for the settle check.
+    std::vector<file_observation> observe_inbox() const;
 
     /// Files left in processing/ by an earlier run.
     std::vector<std::filesystem::path> unfinished_files() const;

@@ -15,6 +15,7 @@ struct import_summary {
     std::array<std::size_t, outcome_count> counts{};
     std::size_t blank_lines = 0;
     std::size_t records = 0;  // data records read from the file
+    std::size_t retries = 0;  // attempts after a transient fault, over all rows
     double seconds = 0;
 
     void count(outcome value) { ++counts[static_cast<std::size_t>(value)]; }

@@ -19,6 +19,7 @@ export const USAGE = `usage: node server.mjs [options]
                       serve HTTPS with this PEM certificate and key
   --admin-key K       accept only "Authorization: Convex K" as admin (default: any key)
   --keep-alive-ms N   idle keep-alive connection timeout (default 60000)
+  --count-emails      count sign-up calls per email in /stats (signUpsByEmail)
   --verbose           log every call and the functions' console output to stderr
   --no-index          keep convex-test's full table scans (only to measure their cost)
   --exit-with-stdin   exit when standard input closes (so a killed test leaves no server)`;
@@ -43,6 +44,7 @@ const SPEC = {
     "tls-key": { type: "string" },
     "admin-key": { type: "string" },
     "keep-alive-ms": { type: "string", default: "60000" },
+    "count-emails": { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
     "no-index": { type: "boolean", default: false },
     "exit-with-stdin": { type: "boolean", default: false },
@@ -121,6 +123,7 @@ export function parseOptions(argv) {
         tls: tlsOptions(values),
         adminKey: values["admin-key"] ?? null,
         keepAliveMs: integer(values, "keep-alive-ms"),
+        countEmails: values["count-emails"],
         verbose: values.verbose,
         index: !values["no-index"],
         exitWithStdin: values["exit-with-stdin"],

@@ -18,10 +18,26 @@ function zeroCounters() {
 /**
  * Counters that tests read through GET /stats. `inFlight` counts function calls the server
  * has received and not yet answered (queued ones included); `maxRunning` is the most calls
- * that held a slot at once. Single-threaded, so plain increments are enough.
+ * that held a slot at once. With `countEmails`, `signUpsByEmail` counts the sign-up calls
+ * that ran, per email (a fault injected before the call ran does not count); it is off by
+ * default because it grows with every email. Single-threaded, so plain increments are enough.
  */
 export class Stats {
-    #counters = zeroCounters();
+    #counters;
+    #countEmails;
+
+    constructor({ countEmails = false } = {}) {
+        this.#countEmails = countEmails;
+        this.#counters = this.#fresh();
+    }
+
+    #fresh() {
+        const counters = zeroCounters();
+        if (this.#countEmails) {
+            counters.signUpsByEmail = {};
+        }
+        return counters;
+    }
 
     get counters() {
         return this.#counters;
@@ -29,7 +45,7 @@ export class Stats {
 
     reset() {
         const inFlight = this.#counters.inFlight;
-        this.#counters = zeroCounters();
+        this.#counters = this.#fresh();
         this.#counters.inFlight = inFlight;
     }
 
@@ -53,12 +69,16 @@ export class Stats {
         byStatus[code] = (byStatus[code] ?? 0) + 1;
     }
 
-    call(udfPath, ok, isSignUp) {
+    call(udfPath, ok, signUpEmail) {
         const c = this.#counters;
         c.calls[udfPath] = (c.calls[udfPath] ?? 0) + 1;
         c.results[ok ? "success" : "error"] += 1;
-        if (isSignUp) {
+        if (signUpEmail !== null) {
             c.signUps[ok ? "ok" : "error"] += 1;
+        }
+        if (signUpEmail !== null && c.signUpsByEmail !== undefined) {
+            const key = String(signUpEmail);
+            c.signUpsByEmail[key] = (c.signUpsByEmail[key] ?? 0) + 1;
         }
     }
 }
