@@ -147,6 +147,8 @@ private:
             }
         } catch (const file_error& error) {
             failure = error.what();
+        } catch (const std::system_error& error) {
+            failure = error.what();  // the results could not be written: this file fails
         }
         job_.reset();
 

@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <functional>
 #include <system_error>
+
+#include <fmt/format.h>
 
 namespace convex_importd {
 
@@ -92,7 +95,26 @@ std::vector<file_observation> spool::observe_inbox() const {
 
 std::vector<fs::path> spool::unfinished_files() const { return importable_files(processing_); }
 
-fs::path spool::unused_name(const fs::path& name) const {
+// Long enough for any real file name, short enough that NAME.results.csv.part and a "-N"
+// suffix still fit in the 255 bytes a file name may have.
+constexpr std::size_t longest_claimed_name = 200;
+
+// A name cut to fit, ending in a digest of the whole so that two long names stay apart.
+fs::path shortened(const fs::path& name) {
+    const std::string text = name.string();
+    if (text.size() <= longest_claimed_name) {
+        return name;
+    }
+    std::size_t cut = longest_claimed_name - 24;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+        --cut;  // not inside a UTF-8 sequence
+    }
+    const std::size_t digest = std::hash<std::string>{}(text);
+    return fmt::format("{}-{:016x}.csv", text.substr(0, cut), digest);
+}
+
+fs::path spool::unused_name(const fs::path& wanted) const {
+    const fs::path name = shortened(wanted);
     const auto taken = [this](const fs::path& candidate) {
         return fs::exists(processing_ / candidate) || fs::exists(done_ / candidate) ||
                fs::exists(failed_ / candidate);

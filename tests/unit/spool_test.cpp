@@ -54,3 +54,18 @@ TEST_CASE("observing the inbox reports each importable file's size and mtime") {
     CHECK(seen[0].size == 15);
     CHECK(seen[0].modified == fs::last_write_time(folder.path() / "inbox/users.csv"));
 }
+
+TEST_CASE("a very long name is shortened when claimed, so its results file still fits") {
+    testing::temp_folder folder;
+    spool files(folder.path());
+    const std::string long_name = std::string(240, 'L') + ".csv";
+    folder.write("inbox/" + long_name, "email,password\n");
+
+    const auto claimed = files.claim(folder.path() / "inbox" / long_name);
+    REQUIRE(claimed);
+    const std::string name = claimed->filename().string();
+    CHECK(name.size() <= 200);
+    CHECK(name.ends_with(".csv"));
+    CHECK(name.starts_with(std::string(100, 'L')));
+    CHECK(files.results_path(*claimed).filename().string().size() + 5 < 255);
+}
