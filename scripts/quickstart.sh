@@ -23,7 +23,7 @@ url=$(sed -n 's/^listening //p' "$backend_out")
 echo "quickstart: test backend at $url (real Convex Auth code, real scrypt)"
 
 cp scripts/sample-users.csv "$work/sample-users.csv"
-./build/daemon/convex-importd import "$work/sample-users.csv" --url "$url"
+./build/daemon/convex-importd import "$work/sample-users.csv" --url "$url" --param name
 echo
 echo "quickstart: results ($work/sample-users.csv.results.csv):"
 cat "$work/sample-users.csv.results.csv"
