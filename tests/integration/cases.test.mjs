@@ -4,35 +4,24 @@ import assert from "node:assert/strict";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
-import { listAccounts, listUsers, signIn, signUp, startBackend } from "./backend.mjs";
-import { readResults, run, tempFolder } from "./daemon.mjs";
+import { listAccounts, listUsers, signIn, signUp } from "./backend.mjs";
+import { readResults, run, useBackendAndFolder } from "./daemon.mjs";
 
 const CASES = fileURLToPath(new URL("../data/cases/", import.meta.url));
-let backend;
-let folder;
-
-before(async () => {
-    backend = await startBackend({ fast: true });
-    folder = tempFolder();
-});
-
-after(async () => {
-    await backend?.stop();
-    folder?.remove();
-});
+const env = useBackendAndFolder({ fast: true });
 
 async function signUpCalls() {
-    return (await backend.stats()).calls["auth:signIn"] ?? 0;
+    return (await env.backend.stats()).calls["auth:signIn"] ?? 0;
 }
 
 // Imports a copy of the case file; returns the run, its results and the sign-ups it sent.
 async function importCase(name, extraArgs = []) {
-    const input = path.join(folder.path, name);
+    const input = path.join(env.folder.path, name);
     copyFileSync(path.join(CASES, name), input);
     const callsBefore = await signUpCalls();
-    const result = await run(["import", input, "--url", backend.url, ...extraArgs]);
+    const result = await run(["import", input, "--url", env.backend.url, ...extraArgs]);
     const signUps = (await signUpCalls()) - callsBefore;
     let rows = [];
     try {
@@ -48,7 +37,7 @@ function outcomes(rows) {
 }
 
 async function assertSignsIn(email, password) {
-    assert.equal(await signIn(backend.url, email, password), true, `${email} cannot sign in`);
+    assert.equal(await signIn(env.backend.url, email, password), true, `${email} cannot sign in`);
 }
 
 test("case-01: byte-order mark and CRLF leave no trace in what is sent", async () => {
@@ -56,7 +45,7 @@ test("case-01: byte-order mark and CRLF leave no trace in what is sent", async (
     assert.equal(run1.code, 0, run1.output);
     assert.deepEqual(outcomes(run1.rows),
         ["2:alice@example.com:created", "3:bob@example.com:created"]);
-    const accounts = await listAccounts(backend.url);
+    const accounts = await listAccounts(env.backend.url);
     assert.ok(accounts.includes("alice@example.com") && accounts.includes("bob@example.com"));
     assert.ok(accounts.every((email) => !email.includes("\uFEFF") && !email.includes("\r")));
     await assertSignsIn("alice@example.com", "Correct-Horse-1");
@@ -86,7 +75,7 @@ test("case-05: quoted comma, doubled quote and line break make 2 records, not 3"
     assert.deepEqual(outcomes(run5.rows),
         ["2:frank@example.com:created", "4:grace@example.com:created"]);
     await assertSignsIn("frank@example.com", 'pa,ss"word-1');
-    const frank = (await listUsers(backend.url)).find((u) => u.email === "frank@example.com");
+    const frank = (await listUsers(env.backend.url)).find((u) => u.email === "frank@example.com");
     assert.equal(frank.name, "Frank\nExample");
 });
 
@@ -98,8 +87,8 @@ test("case-06: a record split by a bare line break is rejected by line, never ec
     assert.equal(run6.rows[1].detail, "2 fields, expected 3");
     assert.equal(run6.rows[2].detail, "2 fields, expected 3");
     assert.equal(run6.signUps, 2);
-    assert.ok(!(await listAccounts(backend.url)).some((email) => email.includes("ivan")));
-    const written = run6.output + readFileSync(path.join(folder.path, "case-06.csv.results.csv"));
+    assert.ok(!(await listAccounts(env.backend.url)).some((email) => email.includes("ivan")));
+    const written = run6.output + readFileSync(path.join(env.folder.path, "case-06.csv.results.csv"));
     for (const piece of ["ivan", "Ivan", "Petrov", "Valid-Pass-002"]) {
         assert.ok(!written.includes(piece), `output echoes ${piece}`);
     }
@@ -139,11 +128,11 @@ test("case-11: emails are trimmed and lower-cased; a repeat is a duplicate", asy
         "3:sara@example.com:duplicate", "4:tom@example.com:created"]);
     assert.equal(run11.rows[1].detail, "first seen on line 2");
     await assertSignsIn("sara@example.com", "Silver-Moon-21");
-    assert.equal(await signIn(backend.url, "sara@example.com", "Golden-Sun-22"), false);
+    assert.equal(await signIn(env.backend.url, "sara@example.com", "Golden-Sun-22"), false);
 });
 
 test("case-12 run 1: an existing account ends exists and keeps its password", async () => {
-    assert.equal((await signUp(backend.url, "vic@example.com", "Older-Password-9")).status,
+    assert.equal((await signUp(env.backend.url, "vic@example.com", "Older-Password-9")).status,
         "success");
     const run12 = await importCase("case-12.csv");
     assert.equal(run12.code, 0, run12.output);
@@ -153,7 +142,7 @@ test("case-12 run 1: an existing account ends exists and keeps its password", as
 });
 
 test("case-16: bad rows are invalid with reasons, sent nowhere, leaked nowhere", async () => {
-    const log = path.join(folder.path, "case-16.log");
+    const log = path.join(env.folder.path, "case-16.log");
     const run16 = await importCase("case-16.csv", ["--log-file", log, "--log-level", "debug"]);
     assert.equal(run16.code, 0, run16.output);
     assert.deepEqual(outcomes(run16.rows), ["2:dora@example.com:created",
@@ -166,7 +155,7 @@ test("case-16: bad rows are invalid with reasons, sent nowhere, leaked nowhere",
     const passwords = ["7f3a9c-GOOD-e21b40", "Zq9x", "5d2e77-BADMAIL-0c9af1",
         "b81d04-GOOD-93ce5a"];
     const written = run16.output + readFileSync(log, "utf8") +
-        readFileSync(path.join(folder.path, "case-16.csv.results.csv"), "utf8");
+        readFileSync(path.join(env.folder.path, "case-16.csv.results.csv"), "utf8");
     for (const password of passwords) {
         const pieces = [password];
         for (let i = 0; i + 5 <= password.length; i++) {
@@ -181,16 +170,16 @@ test("case-16: bad rows are invalid with reasons, sent nowhere, leaked nowhere",
 test("Excel's Unicode text: UTF-16LE with a byte-order mark, tab-separated", async () => {
     const text = "Email\tPassword\tName\r\nzoe@example.com\tZebra-Crossing-7\tZo\u00eb\r\n";
     const name = "unicode-text.csv";
-    const input = path.join(folder.path, name);
+    const input = path.join(env.folder.path, name);
     writeFileSync(input, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]));
 
-    const result = await run(["import", input, "--url", backend.url, "--param", "Name=name"]);
+    const result = await run(["import", input, "--url", env.backend.url, "--param", "Name=name"]);
 
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(outcomes(readResults(`${input}.results.csv`)),
         ["2:zoe@example.com:created"]);
     await assertSignsIn("zoe@example.com", "Zebra-Crossing-7");
-    const zoe = (await listUsers(backend.url)).find((u) => u.email === "zoe@example.com");
+    const zoe = (await listUsers(env.backend.url)).find((u) => u.email === "zoe@example.com");
     assert.equal(zoe.name, "Zo\u00eb");
 });
 

@@ -7,6 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
+
+import { startBackend } from "./backend.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const BINARY = process.env.CONVEX_IMPORTD_BIN ??
@@ -144,4 +147,22 @@ export async function waitForExit(child, timeoutMs = 30_000) {
 export function signUpCounts(stats, emails) {
     const byEmail = stats.signUpsByEmail ?? {};
     return emails.map((email) => byEmail[email] ?? 0);
+}
+
+/**
+ * Starts a test backend (startBackend's options) and makes a temporary folder before the
+ * file's tests, and stops and removes them after. `backend` and `folder` are set on the
+ * returned object once the tests run.
+ */
+export function useBackendAndFolder(options = {}) {
+    const context = {};
+    before(async () => {
+        context.backend = await startBackend(options);
+        context.folder = tempFolder();
+    });
+    after(async () => {
+        await context.backend?.stop();
+        context.folder?.remove();
+    });
+    return context;
 }

@@ -2,23 +2,12 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
-import { listAccounts, signIn, signUp, startBackend } from "./backend.mjs";
-import { makeUsers, readResults, run, tempFolder, writeCsv } from "./daemon.mjs";
+import { listAccounts, signIn, signUp } from "./backend.mjs";
+import { makeUsers, readResults, run, writeCsv, useBackendAndFolder } from "./daemon.mjs";
 
-let backend;
-let folder;
-
-before(async () => {
-    backend = await startBackend();
-    folder = tempFolder();
-});
-
-after(async () => {
-    await backend?.stop();
-    folder?.remove();
-});
+const env = useBackendAndFolder();
 
 // Every piece of a password an output could leak: the whole and each 5-character run.
 function secretPieces(passwords) {
@@ -42,10 +31,10 @@ function assertNoSecrets(texts, passwords) {
 
 test("a 50-row file signs up 50 users who then sign in with the file's passwords", async () => {
     const users = makeUsers(50, "fifty");
-    const input = writeCsv(path.join(folder.path, "fifty.csv"), ["email", "password"], users);
-    const log = path.join(folder.path, "fifty.log");
+    const input = writeCsv(path.join(env.folder.path, "fifty.csv"), ["email", "password"], users);
+    const log = path.join(env.folder.path, "fifty.log");
 
-    const result = await run(["import", input, "--url", backend.url, "--log-file", log]);
+    const result = await run(["import", input, "--url", env.backend.url, "--log-file", log]);
 
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /rows=50 created=50 exists=0 invalid=0 rejected=0 duplicate=0 failed=0/);
@@ -53,10 +42,10 @@ test("a 50-row file signs up 50 users who then sign in with the file's passwords
     assert.deepEqual(rows.map((row) => row.outcome), Array(50).fill("created"));
     assert.deepEqual(rows.map((row) => Number(row.line)), users.map((_, i) => i + 2));
 
-    const accounts = new Set(await listAccounts(backend.url));
+    const accounts = new Set(await listAccounts(env.backend.url));
     for (const [email, password] of users) {
         assert.ok(accounts.has(email), `no account for ${email}`);
-        assert.equal(await signIn(backend.url, email, password), true, `${email} cannot sign in`);
+        assert.equal(await signIn(env.backend.url, email, password), true, `${email} cannot sign in`);
     }
     assert.match(readFileSync(log, "utf8"), /file finished file=fifty\.csv rows=50 created=50/);
 });
@@ -64,26 +53,26 @@ test("a 50-row file signs up 50 users who then sign in with the file's passwords
 test("an account that exists with another password ends exists and keeps its password", async () => {
     const [[email, password]] = makeUsers(1, "taken");
     const original = `${password}-original`;
-    assert.equal((await signUp(backend.url, email, original)).status, "success");
-    const input = writeCsv(path.join(folder.path, "taken.csv"), ["email", "password"],
+    assert.equal((await signUp(env.backend.url, email, original)).status, "success");
+    const input = writeCsv(path.join(env.folder.path, "taken.csv"), ["email", "password"],
         [[email, password]]);
 
-    const result = await run(["import", input, "--url", backend.url]);
+    const result = await run(["import", input, "--url", env.backend.url]);
 
     assert.equal(result.code, 0, result.stderr);
     const [row] = readResults(`${input}.results.csv`);
     assert.equal(row.outcome, "exists");
     assert.match(row.detail, /already exists/);
-    assert.equal(await signIn(backend.url, email, original), true);
-    assert.equal(await signIn(backend.url, email, password), false);
+    assert.equal(await signIn(env.backend.url, email, original), true);
+    assert.equal(await signIn(env.backend.url, email, password), false);
 });
 
 test("a 5-character password reaches the backend and ends rejected", async () => {
     const [[email]] = makeUsers(1, "short");
-    const input = writeCsv(path.join(folder.path, "short.csv"), ["email", "password"],
+    const input = writeCsv(path.join(env.folder.path, "short.csv"), ["email", "password"],
         [[email, "Ab1-x"]]);
 
-    const result = await run(["import", input, "--url", backend.url,
+    const result = await run(["import", input, "--url", env.backend.url,
         "--min-password-length", "0"]);
 
     assert.equal(result.code, 0, result.stderr);
@@ -91,7 +80,7 @@ test("a 5-character password reaches the backend and ends rejected", async () =>
     assert.equal(row.outcome, "rejected");
     assert.equal(row.attempts, "1");
     assert.equal(row.detail, "Invalid password");
-    assert.ok(!(await listAccounts(backend.url)).includes(email));
+    assert.ok(!(await listAccounts(env.backend.url)).includes(email));
 });
 
 test("no password from the input appears in any log line or results file", async () => {
@@ -99,10 +88,10 @@ test("no password from the input appears in any log line or results file", async
     const passwords = users.map(([, password]) => password);
     users.push(["not-signed-up@example.com", "Tiny1"], ["", "Nomail-Pass-77"]);
     passwords.push("Tiny1", "Nomail-Pass-77");
-    const input = writeCsv(path.join(folder.path, "secret.csv"), ["email", "password"], users);
-    const log = path.join(folder.path, "secret.log");
+    const input = writeCsv(path.join(env.folder.path, "secret.csv"), ["email", "password"], users);
+    const log = path.join(env.folder.path, "secret.log");
 
-    const result = await run(["import", input, "--url", backend.url, "--log-file", log,
+    const result = await run(["import", input, "--url", env.backend.url, "--log-file", log,
         "--log-level", "debug", "--min-password-length", "0"]);
 
     assert.equal(result.code, 0, result.stderr);
@@ -116,12 +105,12 @@ test("no password from the input appears in any log line or results file", async
 });
 
 test("a file without an email column fails with a clear reason and sends nothing", async () => {
-    const input = writeCsv(path.join(folder.path, "nocolumn.csv"), ["login", "password"],
+    const input = writeCsv(path.join(env.folder.path, "nocolumn.csv"), ["login", "password"],
         [["x@example.com", "Some-Password-1"]]);
-    const signUpCalls = async () => (await backend.stats()).calls["auth:signIn"] ?? 0;
+    const signUpCalls = async () => (await env.backend.stats()).calls["auth:signIn"] ?? 0;
     const before = await signUpCalls();
 
-    const result = await run(["import", input, "--url", backend.url]);
+    const result = await run(["import", input, "--url", env.backend.url]);
 
     assert.equal(result.code, 1);
     assert.match(result.stderr, /no email column in the header; expected columns email,password/);

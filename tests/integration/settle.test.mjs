@@ -5,35 +5,23 @@ import {
     appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync,
 } from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
-import { startBackend } from "./backend.mjs";
 import {
-    makeUsers, readResults, sleep, start, tempFolder, waitFor, waitForExit, writeCsv,
+    makeUsers, readResults, sleep, start, waitFor, waitForExit, writeCsv, useBackendAndFolder,
 } from "./daemon.mjs";
 
-let backend;
-let folder;
-
-before(async () => {
-    backend = await startBackend({ fast: true });
-    folder = tempFolder();
-});
-
-after(async () => {
-    await backend?.stop();
-    folder?.remove();
-});
+const env = useBackendAndFolder({ fast: true });
 
 test("a file written in pieces is claimed only once it is complete", { timeout: 120_000 },
     async (t) => {
-        const spool = path.join(folder.path, "spool");
-        const log = path.join(folder.path, "settle.log");
+        const spool = path.join(env.folder.path, "spool");
+        const log = path.join(env.folder.path, "settle.log");
         // A file already waiting at start-up gets no inotify event: the scans find it.
         mkdirSync(path.join(spool, "inbox"), { recursive: true });
         writeCsv(path.join(spool, "inbox", "early.csv"), ["email", "password"],
             makeUsers(2, "early"));
-        const daemon = start(["watch", "--url", backend.url, "--spool", spool,
+        const daemon = start(["watch", "--url", env.backend.url, "--spool", spool,
             "--log-file", log, "--keep-processed"]);  // the default settle period: 2 s
 
         // Pieces end mid-record, 600 ms apart: an early claim would cut a row in two.
@@ -53,7 +41,7 @@ test("a file written in pieces is claimed only once it is complete", { timeout: 
         }
 
         // A small file renamed in, as the README asks writers to do, is not ignored either.
-        const small = writeCsv(path.join(folder.path, "small.csv"), ["email", "password"],
+        const small = writeCsv(path.join(env.folder.path, "small.csv"), ["email", "password"],
             makeUsers(1, "small"));
         renameSync(small, path.join(spool, "inbox", "small.csv"));
 

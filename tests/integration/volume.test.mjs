@@ -2,32 +2,20 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
-import { startBackend } from "./backend.mjs";
-import { makeUsers, readResults, run, tempFolder, writeCsv } from "./daemon.mjs";
+import { makeUsers, readResults, run, writeCsv, useBackendAndFolder } from "./daemon.mjs";
 
 const GNU_TIME = "/usr/bin/time";
-let backend;
-let folder;
-
-before(async () => {
-    backend = await startBackend({ fast: true });
-    folder = tempFolder();
-});
-
-after(async () => {
-    await backend?.stop();
-    folder?.remove();
-});
+const env = useBackendAndFolder({ fast: true });
 
 test("10,000 rows import with peak RSS under 100 MB", { timeout: 600_000 }, async () => {
     assert.ok(existsSync(GNU_TIME), "GNU time is needed (scripts/install-deps.sh installs it)");
     const users = makeUsers(10_000, "volume");
-    const input = writeCsv(path.join(folder.path, "volume.csv"), ["email", "password"], users);
-    const rss = path.join(folder.path, "rss.txt");
+    const input = writeCsv(path.join(env.folder.path, "volume.csv"), ["email", "password"], users);
+    const rss = path.join(env.folder.path, "rss.txt");
 
-    const result = await run(["import", input, "--url", backend.url, "--concurrency", "32"],
+    const result = await run(["import", input, "--url", env.backend.url, "--concurrency", "32"],
         { timeoutMs: 590_000, wrapper: [GNU_TIME, "-f", "%M", "-o", rss] });
 
     assert.equal(result.code, 0, result.stderr);
@@ -37,5 +25,5 @@ test("10,000 rows import with peak RSS under 100 MB", { timeout: 600_000 }, asyn
     assert.equal(new Set(rows.map((row) => row.email)).size, 10_000);
     const peakKiB = Number(readFileSync(rss, "utf8").trim().split("\n").pop());
     assert.ok(peakKiB > 0 && peakKiB < 100 * 1024, `peak RSS ${peakKiB} KiB`);
-    assert.equal((await backend.stats()).signUps.ok, 10_000);
+    assert.equal((await env.backend.stats()).signUps.ok, 10_000);
 });

@@ -3,33 +3,22 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, renameSync } from "node:fs";
 import { once } from "node:events";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
-import { listAccounts, startBackend } from "./backend.mjs";
-import { makeUsers, readResults, start, tempFolder, waitFor, writeCsv } from "./daemon.mjs";
+import { listAccounts } from "./backend.mjs";
+import { makeUsers, readResults, start, waitFor, writeCsv, useBackendAndFolder } from "./daemon.mjs";
 
-let backend;
-let folder;
-
-before(async () => {
-    backend = await startBackend({ fast: true });
-    folder = tempFolder();
-});
-
-after(async () => {
-    await backend?.stop();
-    folder?.remove();
-});
+const env = useBackendAndFolder({ fast: true });
 
 test("a file moved into inbox/ ends in done/ with its results, and the users exist", async () => {
-    const spool = path.join(folder.path, "spool");
-    const log = path.join(folder.path, "watch.log");
-    const daemon = start(["watch", "--url", backend.url, "--spool", spool, "--log-file", log]);
+    const spool = path.join(env.folder.path, "spool");
+    const log = path.join(env.folder.path, "watch.log");
+    const daemon = start(["watch", "--url", env.backend.url, "--spool", spool, "--log-file", log]);
     await waitFor(() => existsSync(path.join(spool, "inbox")), { what: "the spool folders" });
 
     // Writers make the file elsewhere and rename it in, so it is never seen half-written.
     const users = makeUsers(20, "watched");
-    const staged = writeCsv(path.join(folder.path, "team.csv"), ["email", "password"], users);
+    const staged = writeCsv(path.join(env.folder.path, "team.csv"), ["email", "password"], users);
     renameSync(staged, path.join(spool, "inbox", "team.csv"));
 
     const results = path.join(spool, "done", "team.csv.results.csv");
@@ -39,10 +28,10 @@ test("a file moved into inbox/ ends in done/ with its results, and the users exi
     assert.ok(!existsSync(path.join(spool, "inbox", "team.csv")));
     assert.ok(!existsSync(path.join(spool, "processing", "team.csv")));
     assert.deepEqual(readResults(results).map((row) => row.outcome), Array(20).fill("created"));
-    const accounts = new Set(await listAccounts(backend.url));
+    const accounts = new Set(await listAccounts(env.backend.url));
     assert.ok(users.every(([email]) => accounts.has(email)));
 
-    const broken = writeCsv(path.join(folder.path, "broken.csv"), ["name", "phone"], [["a", "1"]]);
+    const broken = writeCsv(path.join(env.folder.path, "broken.csv"), ["name", "phone"], [["a", "1"]]);
     renameSync(broken, path.join(spool, "inbox", "broken.csv"));
     const reason = path.join(spool, "failed", "broken.csv.error.txt");
     await waitFor(() => existsSync(reason), { what: "the error file" });
