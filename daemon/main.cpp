@@ -106,7 +106,9 @@ void add_input_flags(CLI::App& command, command_line& line) {
     }
     command.add_flag_callback(
         "--no-header",
-        [&line] { line.overrides.push_back({"--no-header", "import.header", "false"}); },
+        [&line] {
+            line.overrides.push_back({"--no-header", "import.header", "false"});
+        },
         "The files have no header row; name the columns with --columns");
 }
 
@@ -117,11 +119,15 @@ void add_common_flags(CLI::App& command, command_line& line) {
     }
     command.add_flag_callback(
         "--no-adaptive",
-        [&line] { line.overrides.push_back({"--no-adaptive", "import.adaptive", "false"}); },
+        [&line] {
+            line.overrides.push_back({"--no-adaptive", "import.adaptive", "false"});
+        },
         "Keep --concurrency requests in flight instead of backing off on 429/503");
     command.add_flag_callback(
         "--no-ledger",
-        [&line] { line.overrides.push_back({"--no-ledger", "import.ledger", "false"}); },
+        [&line] {
+            line.overrides.push_back({"--no-ledger", "import.ledger", "false"});
+        },
         "Send rows whose email was created or found to exist before");
     command.add_flag_callback(
         "--keep-processed",
@@ -208,8 +214,8 @@ int main(int argc, char** argv) {
                 live = config.service;
             });
         }
-        const std::string results = line.results.empty() ? line.file + ".results.csv"
-                                                         : line.results;
+        const std::string results =
+            line.results.empty() ? line.file + ".results.csv" : line.results;
         return run_import_command(line.file, results, config.service);
     } catch (const std::exception& error) {
         std::fprintf(stderr, "convex-importd: %s\n", error.what());

@@ -83,9 +83,9 @@ classified_answer classify_answer(unsigned http_status, std::string_view body,
     if (doc["errorMessage"].get_string().get(message) != simdjson::SUCCESS) {
         return {outcome::rejected, "function error without a message"};
     }
-    const outcome result =
-        message.find("already exists") != std::string_view::npos ? outcome::exists
-                                                                 : outcome::rejected;
+    const outcome result = message.find("already exists") != std::string_view::npos
+                               ? outcome::exists
+                               : outcome::rejected;
     return {result, scrub(error_summary(message), password)};
 }
 

@@ -42,9 +42,8 @@ check_report check_file(const std::filesystem::path& file, const layout_options&
             ++report.valid;
             continue;
         }
-        const std::string reason = *row.verdict == outcome::duplicate
-                                       ? std::string("duplicate email")
-                                       : row.detail;
+        const std::string reason =
+            *row.verdict == outcome::duplicate ? std::string("duplicate email") : row.detail;
         ++report.reasons[reason];
         if (report.first_problems.size() < check_report::max_listed) {
             report.first_problems.push_back({row.line, row.email, row.detail});
@@ -58,9 +57,8 @@ void print_check_report(const check_report& report, std::FILE* out) {
     fmt::print(out,
                "check file={} records={} valid={} problems={} blank_lines={} delimiter={} "
                "encoding={} header_line={}\n",
-               log_value(report.file), report.records, report.valid,
-               report.records - report.valid, report.blank_lines,
-               log_value(delimiter_name(report.layout.csv.delimiter)),
+               log_value(report.file), report.records, report.valid, report.records - report.valid,
+               report.blank_lines, log_value(delimiter_name(report.layout.csv.delimiter)),
                encoding_name(report.layout.encoding), report.layout.header_line);
     if (!report.layout.columns.unknown.empty()) {
         std::string names;

@@ -89,13 +89,14 @@ const std::array key_specs{
     key_spec{"import.concurrency",
              +[](daemon_config& c) -> std::size_t& { return c.service.import.concurrency; },
              change::live, 1, 4096},
-    key_spec{"import.rate", +[](daemon_config& c) -> std::size_t& { return c.rate; },
-             change::live, 0, 1'000'000},
+    key_spec{"import.rate", +[](daemon_config& c) -> std::size_t& { return c.rate; }, change::live,
+             0, 1'000'000},
     key_spec{"import.adaptive",
              +[](daemon_config& c) -> bool& { return c.service.import.pacing.adaptive; },
              change::live},
-    key_spec{"import.max_attempts", +[](daemon_config& c) -> std::size_t& { return c.max_attempts; },
-             change::live, 1, 1000},
+    key_spec{"import.max_attempts",
+             +[](daemon_config& c) -> std::size_t& { return c.max_attempts; }, change::live, 1,
+             1000},
     key_spec{"import.backoff_initial",
              +[](daemon_config& c) -> std::chrono::milliseconds& {
                  return c.service.import.retry.initial_backoff;
@@ -112,17 +113,12 @@ const std::array key_specs{
              },
              change::live, 1'000, 86'400'000},
     key_spec{"import.grace",
-             +[](daemon_config& c) -> std::chrono::milliseconds& {
-                 return c.service.import.grace;
-             },
+             +[](daemon_config& c) -> std::chrono::milliseconds& { return c.service.import.grace; },
              change::live, 0, 3'600'000},
     key_spec{"import.ledger",
-             +[](daemon_config& c) -> bool& { return c.service.import.use_ledger; },
-             change::live},
+             +[](daemon_config& c) -> bool& { return c.service.import.use_ledger; }, change::live},
     key_spec{"import.params",
-             +[](daemon_config& c) -> param_list& {
-                 return c.service.import.layout.names.params;
-             },
+             +[](daemon_config& c) -> param_list& { return c.service.import.layout.names.params; },
              change::live},
     key_spec{"import.delimiter", +[](daemon_config& c) -> std::string& { return c.delimiter; },
              change::live, 0, 0, delimiters},
@@ -148,11 +144,10 @@ const std::array key_specs{
                  return c.service.import.rules.min_password_length;
              },
              change::live, 0, 1024},
-    key_spec{"import.max_record_bytes",
-             +[](daemon_config& c) -> std::size_t& {
-                 return c.service.import.layout.max_record_bytes;
-             },
-             change::live, 256, 16 << 20},
+    key_spec{
+        "import.max_record_bytes",
+        +[](daemon_config& c) -> std::size_t& { return c.service.import.layout.max_record_bytes; },
+        change::live, 256, 16 << 20},
     key_spec{"spool.path", +[](daemon_config& c) -> fs::path& { return c.spool; }},
     key_spec{"spool.state_dir", +[](daemon_config& c) -> fs::path& { return c.service.state_dir; }},
     key_spec{"spool.settle",
@@ -315,11 +310,11 @@ std::pair<std::string, std::string> parse_param(std::string_view text) {
     std::string column(text.substr(0, equals));
     std::string name(equals == std::string_view::npos ? text : text.substr(equals + 1));
     // Convex refuses some object keys (a leading `$`, non-ASCII); an identifier is safe.
-    const bool identifier =
-        !name.empty() && name.size() <= 64 && std::isdigit(static_cast<unsigned char>(name[0])) == 0 &&
-        std::all_of(name.begin(), name.end(), [](char c) {
-            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
-        });
+    const bool identifier = !name.empty() && name.size() <= 64 &&
+                            std::isdigit(static_cast<unsigned char>(name[0])) == 0 &&
+                            std::all_of(name.begin(), name.end(), [](char c) {
+                                return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+                            });
     if (!identifier) {
         throw bad_value{in_quotes(text) + " (NAME must be letters, digits and _)"};
     }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -15,7 +16,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <fmt/format.h>
 
 #include "convex_importd/version.hpp"
 
@@ -158,7 +158,8 @@ deployment_url parse_deployment_url(std::string_view url) {
     if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
         parsed.port = authority.substr(colon + 1);
         authority = authority.substr(0, colon);
-        if (parsed.port.empty() || parsed.port.find_first_not_of("0123456789") != std::string::npos) {
+        if (parsed.port.empty() ||
+            parsed.port.find_first_not_of("0123456789") != std::string::npos) {
             throw std::invalid_argument("deployment URL has a bad port");
         }
     } else {
@@ -279,8 +280,7 @@ asio::awaitable<http_result> convex_connection::impl::connect() {
         auto [tls_error] =
             co_await secure->async_handshake(asio::ssl::stream_base::client, with_error);
         if (tls_error) {
-            http_result refused =
-                failure(phase_error(tls_error, client_error::tls_timeout), "tls");
+            http_result refused = failure(phase_error(tls_error, client_error::tls_timeout), "tls");
             refused.detail = verify_failure(secure->native_handle());
             co_return refused;
         }
@@ -399,8 +399,7 @@ void convex_connection::cancel() {
     impl_->open = false;
 }
 
-asio::awaitable<http_result> convex_connection::post(const std::string& target,
-                                                     std::string& body) {
+asio::awaitable<http_result> convex_connection::post(const std::string& target, std::string& body) {
     for (int attempt = 0;; ++attempt) {
         if (impl_->cancelled) {
             wipe(body);

@@ -61,7 +61,9 @@ std::string_view csv_record::field(std::size_t index) const {
     return std::string_view(text_).substr(begin, ends_[index] - begin);
 }
 
-csv_record::~csv_record() { OPENSSL_cleanse(text_.data(), text_.size()); }
+csv_record::~csv_record() {
+    OPENSSL_cleanse(text_.data(), text_.size());
+}
 
 void csv_record::clear(std::size_t line) {
     text_.clear();
@@ -153,8 +155,8 @@ void csv_reader::read_chunk() {
 }
 
 void csv_reader::append(csv_record& record, std::string_view text) {
-    const std::size_t room = options_.max_record_bytes - std::min(options_.max_record_bytes,
-                                                                   record.text_.size());
+    const std::size_t room =
+        options_.max_record_bytes - std::min(options_.max_record_bytes, record.text_.size());
     if (text.size() > room) {
         record.oversized_ = true;
         text = text.substr(0, room);
@@ -303,10 +305,12 @@ bool csv_reader::next(csv_record& record) {
                 } else {
                     // A quote that opened by mistake may have swallowed other users' lines,
                     // so no row of this file can be trusted to be where it seems.
-                    throw csv_error(line_, "text after the closing quote of a field that "
-                                           "opens on line " + std::to_string(quote_line) +
-                                           "; quote the whole field and double the quotes "
-                                           "inside it");
+                    throw csv_error(line_,
+                                    "text after the closing quote of a field that "
+                                    "opens on line " +
+                                        std::to_string(quote_line) +
+                                        "; quote the whole field and double the quotes "
+                                        "inside it");
                 }
                 break;
         }

@@ -155,7 +155,9 @@ std::uint64_t bytes_below(std::uint64_t word, unsigned char limit) {
     return ~(((word & byte_low_bits) + byte_ones * (0x80 - limit)) | word) & byte_high_bits;
 }
 
-bool space_or_control(unsigned char byte) { return byte <= 0x20 || byte == 0x7F; }
+bool space_or_control(unsigned char byte) {
+    return byte <= 0x20 || byte == 0x7F;
+}
 
 /// What the syntax checks need to know about every byte of an email.
 struct email_bytes {

@@ -80,14 +80,16 @@ attempt try_delimiter(const std::filesystem::path& file, const layout_options& o
     csv_reader reader(file, {delimiter, options.max_record_bytes});
     csv_record record;
     if (!first_record(reader, record)) {
-        throw layout_error("the file is empty; expected a header row with columns "
-                           "email,password");
+        throw layout_error(
+            "the file is empty; expected a header row with columns "
+            "email,password");
     }
     check_encoding(record);
     const bool separator_line = excel_separator_line(record).has_value();
     if (separator_line && !first_record(reader, record)) {
-        throw layout_error("the file holds only a sep= line; expected a header row with "
-                           "columns email,password");
+        throw layout_error(
+            "the file holds only a sep= line; expected a header row with "
+            "columns email,password");
     }
 
     std::size_t used = record.size();
@@ -151,10 +153,11 @@ file_layout to_layout(const attempt& chosen, const layout_options& options) {
         attempts.begin(), attempts.end(),
         [](const attempt& a, const attempt& b) { return a.required_found < b.required_found; });
     if (!options.header) {
-        throw layout_error(at_line(best->line, "cannot tell the delimiter: no candidate splits "
-                                               "the first line into up to " +
-                                                   std::to_string(options.columns.size()) +
-                                                   " fields; use --delimiter"));
+        throw layout_error(at_line(best->line,
+                                   "cannot tell the delimiter: no candidate splits "
+                                   "the first line into up to " +
+                                       std::to_string(options.columns.size()) +
+                                       " fields; use --delimiter"));
     }
     if (best->required_found == 0) {
         throw layout_error(at_line(best->line, no_header_message));
@@ -174,8 +177,9 @@ std::optional<char> declared_delimiter(const std::filesystem::path& file,
 
 file_layout find_layout(const std::filesystem::path& file, const layout_options& options) {
     if (!std::filesystem::is_regular_file(file)) {
-        throw layout_error("not a regular file (a pipe or a device?): files are read more "
-                           "than once; save it to a file first");
+        throw layout_error(
+            "not a regular file (a pipe or a device?): files are read more "
+            "than once; save it to a file first");
     }
     std::vector<attempt> attempts;
     const std::optional<char> declared = declared_delimiter(file, options);
@@ -195,11 +199,10 @@ file_layout find_layout(const std::filesystem::path& file, const layout_options&
         explain_failure(attempts, options);
     }
     if (fitting.size() > 1) {
-        throw layout_error(at_line(fitting[0]->line,
-                                   "cannot tell the delimiter: both " +
-                                       delimiter_name(fitting[0]->delimiter) + " and " +
-                                       delimiter_name(fitting[1]->delimiter) +
-                                       " fit the first line; use --delimiter"));
+        throw layout_error(at_line(
+            fitting[0]->line,
+            "cannot tell the delimiter: both " + delimiter_name(fitting[0]->delimiter) + " and " +
+                delimiter_name(fitting[1]->delimiter) + " fit the first line; use --delimiter"));
     }
     return to_layout(*fitting[0], options);
 }

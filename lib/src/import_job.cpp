@@ -4,6 +4,7 @@
 #include <exception>
 #include <thread>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,7 +12,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include "convex_importd/answer.hpp"
 #include "convex_importd/convex_client.hpp"
@@ -128,7 +128,7 @@ struct import_job::run_state {
     std::size_t finished = 0;
     std::size_t retries = 0;
 
-    std::string name;                                // the file's name, for progress
+    std::string name;                                 // the file's name, for progress
     std::array<std::size_t, outcome_count> counts{};  // outcomes so far, for progress
 
     // Written by the reader thread; `records` is read by progress() once `counted` is set,

@@ -312,12 +312,24 @@ void clear_terminal_line() {
 
 namespace log {
 
-spdlog::logger& main() { return named(main_logger); }
-spdlog::logger& watch() { return named(watch_logger); }
-spdlog::logger& csv() { return named(csv_logger); }
-spdlog::logger& http() { return named(http_logger); }
-spdlog::logger& import() { return named(import_logger); }
-spdlog::logger& state() { return named(state_logger); }
+spdlog::logger& main() {
+    return named(main_logger);
+}
+spdlog::logger& watch() {
+    return named(watch_logger);
+}
+spdlog::logger& csv() {
+    return named(csv_logger);
+}
+spdlog::logger& http() {
+    return named(http_logger);
+}
+spdlog::logger& import() {
+    return named(import_logger);
+}
+spdlog::logger& state() {
+    return named(state_logger);
+}
 
 }  // namespace log
 

@@ -22,8 +22,8 @@ bool needs_quotes(std::string_view value) {
 
 // Cells a spreadsheet would evaluate as a formula (or split, for TAB and CR).
 bool looks_like_formula(std::string_view value) {
-    return !value.empty() && std::string_view("=+-@\t\r").find(value.front()) !=
-                                 std::string_view::npos;
+    return !value.empty() &&
+           std::string_view("=+-@\t\r").find(value.front()) != std::string_view::npos;
 }
 
 }  // namespace

@@ -296,8 +296,7 @@ int run_import_command(const fs::path& file, const fs::path& results,
     if (!options.keep_processed) {
         delete_finished_input(file);
     }
-    std::printf("%s results=%s\n", summary->fields().c_str(),
-                log_value(results.string()).c_str());
+    std::printf("%s results=%s\n", summary->fields().c_str(), log_value(results.string()).c_str());
     return exit_ok;
 }
 

@@ -21,7 +21,8 @@ std::vector<fs::path> importable_files(const fs::path& folder) {
     std::vector<std::pair<fs::file_time_type, fs::path>> found;
     for (const auto& entry : fs::directory_iterator(folder)) {
         std::error_code error;
-        if (entry.is_regular_file(error) && spool::importable_name(entry.path().filename().string())) {
+        if (entry.is_regular_file(error) &&
+            spool::importable_name(entry.path().filename().string())) {
             found.emplace_back(entry.last_write_time(error), entry.path());
         }
     }
@@ -47,8 +48,7 @@ void write_file(const fs::path& path, std::string_view text) {
     if (fd < 0) {
         throw std::system_error(errno, std::generic_category(), "create " + path.string());
     }
-    const bool written = ::write(fd, text.data(), text.size()) ==
-                         static_cast<ssize_t>(text.size());
+    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
     ::close(fd);
     if (!written) {
         throw std::system_error(errno, std::generic_category(), "write " + path.string());
@@ -77,7 +77,9 @@ bool spool::importable_name(std::string_view name) {
     return !name.starts_with('.') && name.size() > 4 && name.ends_with(".csv");
 }
 
-std::vector<fs::path> spool::waiting_files() const { return importable_files(inbox_); }
+std::vector<fs::path> spool::waiting_files() const {
+    return importable_files(inbox_);
+}
 
 std::vector<file_observation> spool::observe_inbox() const {
     std::vector<file_observation> seen;
@@ -93,7 +95,9 @@ std::vector<file_observation> spool::observe_inbox() const {
     return seen;
 }
 
-std::vector<fs::path> spool::unfinished_files() const { return importable_files(processing_); }
+std::vector<fs::path> spool::unfinished_files() const {
+    return importable_files(processing_);
+}
 
 // Long enough for any real file name, short enough that NAME.results.csv.part and a "-N"
 // suffix still fit in the 255 bytes a file name may have.

@@ -55,8 +55,7 @@ std::size_t find_column(const std::vector<std::string>& names, const std::string
         }
         if (found) {
             throw header_error("the header names the " + std::string(role) + " column twice (" +
-                               std::to_string(*found + 1) + " and " + std::to_string(i + 1) +
-                               ")");
+                               std::to_string(*found + 1) + " and " + std::to_string(i + 1) + ")");
         }
         found = i;
     }
@@ -156,8 +155,7 @@ std::vector<std::string> header_names(const csv_record& header) {
     return names;
 }
 
-int required_columns_found(const std::vector<std::string>& names,
-                           const column_options& options) {
+int required_columns_found(const std::vector<std::string>& names, const column_options& options) {
     const auto has = [&names](const std::string& wanted, const auto& aliases) {
         return std::any_of(names.begin(), names.end(), [&](const std::string& name) {
             return names_column(name, wanted, aliases);
@@ -243,6 +241,8 @@ bool looks_like_fragment(const csv_record& record, const column_map& columns,
     return normalise_email(record.field(columns.email), rules.letter_case).problem.has_value();
 }
 
-void mark_broken_record(user_row& row, std::string reason) { mark_untrusted(row, std::move(reason)); }
+void mark_broken_record(user_row& row, std::string reason) {
+    mark_untrusted(row, std::move(reason));
+}
 
 }  // namespace convex_importd

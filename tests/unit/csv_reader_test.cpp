@@ -36,7 +36,9 @@ using fields = std::vector<std::string>;
 }  // namespace
 
 TEST_CASE("a byte-order mark and CRLF line ends leave no trace in the fields") {
-    const auto records = read_text("\xEF\xBB\xBF" "email,password\r\na@x.io,pw-1\r\n");
+    const auto records = read_text(
+        "\xEF\xBB\xBF"
+        "email,password\r\na@x.io,pw-1\r\n");
     REQUIRE(records.size() == 2);
     CHECK(records[0].fields == fields{"email", "password"});
     CHECK(records[1].fields == fields{"a@x.io", "pw-1"});
@@ -51,9 +53,9 @@ TEST_CASE("lone CR ends a record like LF does") {
 }
 
 TEST_CASE("quoted fields keep delimiters, doubled quotes and line breaks") {
-    const auto records =
-        read_text("email,password,name\r\nf@x.io,\"pa,ss\"\"word-1\",\"Frank\nExample\"\r\n"
-                  "g@x.io,Plain,Grace\r\n");
+    const auto records = read_text(
+        "email,password,name\r\nf@x.io,\"pa,ss\"\"word-1\",\"Frank\nExample\"\r\n"
+        "g@x.io,Plain,Grace\r\n");
     REQUIRE(records.size() == 3);
     CHECK(records[1].fields == fields{"f@x.io", "pa,ss\"word-1", "Frank\nExample"});
     CHECK(records[1].line == 2);

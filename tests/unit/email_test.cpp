@@ -53,14 +53,16 @@ TEST_CASE("UTF-16 length counts astral characters twice, like JavaScript") {
 }
 
 TEST_CASE("Unicode spaces around an email are trimmed; invisible characters inside are refused") {
-    CHECK(normalised("\xC2\xA0zoe@example.com\xC2\xA0") == "zoe@example.com");   // no-break
+    CHECK(normalised("\xC2\xA0zoe@example.com\xC2\xA0") == "zoe@example.com");  // no-break
     CHECK(normalised("\xE3\x80\x80zoe@example.com\xE2\x80\xA8") == "zoe@example.com");
-    CHECK(normalised("zoe@example.com\xC2\x85") == "zoe@example.com");             // NEL
-    CHECK(normalised("\xEF\xBB\xBFzoe@example.com") == "zoe@example.com");        // BOM
-    CHECK(problem("zw\xE2\x80\x8B" "3@example.com") ==
-          "email contains a space, control or invisible character");               // ZWSP
-    CHECK(problem("a\xC2\x9B" "b@example.com") ==
-          "email contains a space, control or invisible character");               // C1 CSI
-    CHECK(problem("a\xC2\xA0" "b@example.com") ==
-          "email contains a space, control or invisible character");
+    CHECK(normalised("zoe@example.com\xC2\x85") == "zoe@example.com");      // NEL
+    CHECK(normalised("\xEF\xBB\xBFzoe@example.com") == "zoe@example.com");  // BOM
+    CHECK(problem("zw\xE2\x80\x8B"
+                  "3@example.com") ==
+          "email contains a space, control or invisible character");  // ZWSP
+    CHECK(problem("a\xC2\x9B"
+                  "b@example.com") ==
+          "email contains a space, control or invisible character");  // C1 CSI
+    CHECK(problem("a\xC2\xA0"
+                  "b@example.com") == "email contains a space, control or invisible character");
 }

@@ -10,7 +10,8 @@ TEST_CASE("control characters are written as \\xNN; other text, UTF-8 included, 
     CHECK(escape_controls("plain caf\xC3\xA9") == "plain caf\xC3\xA9");
     CHECK(escape_controls("a\nb\rc\td\x7F") == "a\\x0ab\\x0dc\\x09d\\x7f");
     CHECK(escape_controls("\x1b[2J") == "\\x1b[2J");
-    CHECK(escape_controls("x\xC2\x9B" "y") == "x\\x9by");  // C1 CSI
+    CHECK(escape_controls("x\xC2\x9B"
+                          "y") == "x\\x9by");  // C1 CSI
 }
 
 TEST_CASE("a log value never splits the line") {

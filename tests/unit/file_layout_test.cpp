@@ -42,8 +42,7 @@ TEST_CASE("a header that no delimiter makes sense of fails the file") {
           "line 1: no header row; expected columns email,password");
     CHECK(layout_failure("") ==
           "the file is empty; expected a header row with columns email,password");
-    CHECK(layout_failure("email,password,Email\n").find("email column twice") !=
-          std::string::npos);
+    CHECK(layout_failure("email,password,Email\n").find("email column twice") != std::string::npos);
 }
 
 TEST_CASE("a given delimiter is used as it is") {
@@ -54,14 +53,17 @@ TEST_CASE("a given delimiter is used as it is") {
 }
 
 TEST_CASE("encodings that cannot be read as text fail with what to do") {
-    CHECK(layout_failure(std::string("e\0m\0a\0i\0l\0,\0p\0", 14)).find("UTF-16 without a "
-                                                                     "byte-order mark") !=
-          std::string::npos);
+    CHECK(layout_failure(std::string("e\0m\0a\0i\0l\0,\0p\0", 14))
+              .find("UTF-16 without a "
+                    "byte-order mark") != std::string::npos);
     CHECK(layout_failure("\xE9mail,password\n").find("not valid UTF-8") != std::string::npos);
 }
 
 TEST_CASE("UTF-16 with a byte-order mark is decoded") {
-    const std::string text("\xFF\xFE" "e\0m\0a\0i\0l\0\t\0p\0w\0\r\0\n\0", 22);
+    const std::string text(
+        "\xFF\xFE"
+        "e\0m\0a\0i\0l\0\t\0p\0w\0\r\0\n\0",
+        22);
     layout_options options;
     options.names.password_column = "pw";
     const auto layout = layout_of(text, options);

@@ -90,7 +90,8 @@ TEST_CASE("a record cut by an unquoted line break makes both halves invalid and 
     CHECK(rows[1].detail == "cut by a line break that is not quoted: line 4 looks like its rest");
     CHECK(rows[1].email.empty());
     CHECK(rows[2].verdict == outcome::invalid);
-    CHECK(rows[2].detail == "looks like the rest of line 3, cut by a line break that is not quoted");
+    CHECK(rows[2].detail ==
+          "looks like the rest of line 3, cut by a line break that is not quoted");
     CHECK(rows[2].email.empty());
     CHECK_FALSE(rows[3].verdict);
 }

@@ -43,8 +43,8 @@ TEST_CASE("exports' spellings of the column names are recognised") {
 
 TEST_CASE("a header without the password column, or with two email columns, is refused") {
     const auto missing = records_of("email,name\n");
-    CHECK_THROWS_WITH_AS(map_header(header_names(missing[0]), {}), "no password column in the header",
-                         header_error);
+    CHECK_THROWS_WITH_AS(map_header(header_names(missing[0]), {}),
+                         "no password column in the header", header_error);
     const auto twice = records_of("email,mail,password\n");
     CHECK_THROWS_WITH_AS(map_header(header_names(twice[0]), {}),
                          "the header names the email column twice (1 and 2)", header_error);
@@ -103,8 +103,9 @@ TEST_CASE("rows: emails are normalised, passwords kept byte for byte, faults are
 }
 
 TEST_CASE("the password length check counts UTF-16 units and can be turned off") {
-    const auto records =
-        records_of("email,password\na@x.io,\xF0\x9F\x94\x91\xF0\x9F\x94\x91" "abcd\n");
+    const auto records = records_of(
+        "email,password\na@x.io,\xF0\x9F\x94\x91\xF0\x9F\x94\x91"
+        "abcd\n");
     const auto columns = map_header(header_names(records[0]), {});
     CHECK_FALSE(make_user_row(records[1], columns, 0, row_rules{}).verdict);  // 2+2+4 units
 

@@ -30,10 +30,20 @@ TEST_CASE("UTF-16 in either byte order decodes to UTF-8, however the bytes are s
 }
 
 TEST_CASE("what cannot be decoded becomes a byte that is never valid UTF-8") {
-    const std::string lone_low("\x11\xDD" "a\0", 4);
-    CHECK(decode_in_pieces(lone_low, byte_order::little_endian, 4) == "\xFF" "a");
-    const std::string lone_high("\x3D\xD8" "a\0", 4);
-    CHECK(decode_in_pieces(lone_high, byte_order::little_endian, 4) == "\xFF" "a");
+    const std::string lone_low(
+        "\x11\xDD"
+        "a\0",
+        4);
+    CHECK(decode_in_pieces(lone_low, byte_order::little_endian, 4) ==
+          "\xFF"
+          "a");
+    const std::string lone_high(
+        "\x3D\xD8"
+        "a\0",
+        4);
+    CHECK(decode_in_pieces(lone_high, byte_order::little_endian, 4) ==
+          "\xFF"
+          "a");
     const std::string odd("a\0b", 3);
     CHECK(decode_in_pieces(odd, byte_order::little_endian, 3) == "a\xFF");
 }

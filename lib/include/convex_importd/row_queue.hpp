@@ -5,10 +5,10 @@
 #include <optional>
 #include <semaphore>
 
+#include <concurrentqueue/concurrentqueue.h>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <concurrentqueue/concurrentqueue.h>
 
 #include "convex_importd/user_row.hpp"
 

@@ -5,7 +5,9 @@
 namespace convex_importd {
 
 /// Spaces and tabs: what spreadsheets leave around cell values.
-inline bool is_blank(char c) { return c == ' ' || c == '\t'; }
+inline bool is_blank(char c) {
+    return c == ' ' || c == '\t';
+}
 
 /// `text` without leading and trailing spaces and tabs. By hand rather than with
 /// find_first_not_of, which calls memchr once per byte it looks at.
