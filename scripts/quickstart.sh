@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
-cmake --build build -j2
+echo "quickstart: building the daemon (a few minutes the first time; Beast is heavy)"
+cmake --build build -j2 --target convex-importd
 
 work=$(mktemp -d)
 backend_out="$work/backend.out"
@@ -25,5 +26,5 @@ echo "quickstart: test backend at $url (real Convex Auth code, real scrypt)"
 cp scripts/sample-users.csv "$work/sample-users.csv"
 ./build/daemon/convex-importd import "$work/sample-users.csv" --url "$url" --param name
 echo
-echo "quickstart: results ($work/sample-users.csv.results.csv):"
+echo "quickstart: the results file (its folder is removed when this script ends):"
 cat "$work/sample-users.csv.results.csv"

@@ -36,6 +36,16 @@ void rethrow_unexpected(std::exception_ptr error) {
     }
 }
 
+bool keep_for_retry(const import_summary& summary) {
+    const std::size_t failed = summary.of(outcome::failed);
+    if (failed > 0) {
+        log::import().warn("input kept file={} failed={} reason=\"rows failed; import the file "
+                           "again once the deployment answers\"",
+                           log_value(summary.file), failed);
+    }
+    return failed > 0;
+}
+
 // State keys are absolute paths, so the spool root must not depend on the working folder.
 fs::path canonical_root(const fs::path& root) {
     fs::create_directories(root);
@@ -141,7 +151,7 @@ private:
                 // Filed away first, marked done second: a crash in between resumes the file
                 // from processing/ and writes the same results again, instead of importing
                 // it anew.
-                file_away(claimed);
+                file_away(claimed, summary);
                 job_->mark_done();
                 log::import().info("file finished {}", summary.fields());
             }
@@ -160,9 +170,10 @@ private:
         }
     }
 
-    // Input files hold plaintext passwords: deleted once done, unless asked to keep them.
-    void file_away(const fs::path& claimed) {
-        if (options_.keep_processed) {
+    // Input files hold plaintext passwords: deleted once done, unless asked to keep them or
+    // some rows failed (the file is then the only copy of the passwords to send again).
+    void file_away(const fs::path& claimed, const import_summary& summary) {
+        if (options_.keep_processed || keep_for_retry(summary)) {
             spool_.finish(claimed);
         } else {
             spool_.discard(claimed);
@@ -293,7 +304,7 @@ int run_import_command(const fs::path& file, const fs::path& results,
         return exit_incomplete;
     }
     log::import().info("file finished {}", summary->fields());
-    if (!options.keep_processed) {
+    if (!options.keep_processed && !keep_for_retry(*summary)) {
         delete_finished_input(file);
     }
     std::printf("%s results=%s\n", summary->fields().c_str(), log_value(results.string()).c_str());

@@ -133,7 +133,9 @@ void check_fields(user_row& row, const csv_record& record, const column_map& col
     email_check checked = normalise_email(email, rules.letter_case);
     row.email = std::move(checked.email);
     if (checked.problem) {
-        return mark_invalid(row, std::move(*checked.problem));
+        // What is in the email column is not an address: it may be a password that slipped
+        // into the wrong column, so it is not repeated anywhere.
+        return mark_untrusted(row, std::move(*checked.problem));
     }
     if (password.empty()) {
         return mark_invalid(row, "empty password");

@@ -1,6 +1,6 @@
 // `convex-importd import` against the real Convex Auth code with real scrypt hashing.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 
@@ -115,4 +115,20 @@ test("a file without an email column fails with a clear reason and sends nothing
     assert.equal(result.code, 1);
     assert.match(result.stderr, /no email column in the header; expected columns email,password/);
     assert.equal(await signUpCalls(), before);
+});
+
+test("when rows fail the input is kept, since it is the only copy of their passwords", async () => {
+    const users = makeUsers(3, "unreachable");
+    const input = writeCsv(path.join(env.folder.path, "unreachable.csv"), ["email", "password"],
+        users);
+
+    // Port 1 on loopback: nothing listens there, so every connection is refused.
+    const result = await run(["import", input, "--url", "http://127.0.0.1:1",
+        "--max-attempts", "2", "--backoff-max", "50ms"]);
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, / failed=3 /);
+    assert.match(result.stderr, /input kept file=unreachable\.csv failed=3/);
+    assert.ok(existsSync(input), "the input file was deleted");
+    assert.ok(readResults(`${input}.results.csv`).every((row) => row.outcome === "failed"));
 });
