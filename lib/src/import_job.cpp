@@ -127,6 +127,7 @@ struct import_job::run_state {
     std::exception_ptr worker_failure;
     std::size_t finished = 0;
     std::size_t retries = 0;
+    bool unreachable = false;  // the last connection attempt failed; logged once per outage
 
     std::string name;                                 // the file's name, for progress
     std::array<std::size_t, outcome_count> counts{};  // outcomes so far, for progress
@@ -335,6 +336,21 @@ asio::awaitable<std::optional<row_result>> import_job::settle_row(run_state& sta
     co_return co_await sign_up(state, connection, row);
 }
 
+// One line when the deployment stops answering and one when it is back, rather than one per
+// failed row: an outage of minutes would otherwise flood the log.
+void import_job::note_reachability(run_state& state, const http_result& answer) const {
+    const bool connect_failed =
+        answer.transport_failed() && (answer.phase == "resolve" || answer.phase == "connect");
+    if (connect_failed && !state.unreachable) {
+        state.unreachable = true;
+        log::http().warn("backend unreachable url={} error={}", log_value(endpoint_.url().text()),
+                         log_value(answer.error_text()));
+    } else if (!answer.transport_failed() && state.unreachable) {
+        state.unreachable = false;
+        log::http().info("backend recovered url={}", log_value(endpoint_.url().text()));
+    }
+}
+
 asio::awaitable<std::optional<row_result>> import_job::sign_up(run_state& state,
                                                                convex_connection& connection,
                                                                user_row& row) {
@@ -352,6 +368,7 @@ asio::awaitable<std::optional<row_result>> import_job::sign_up(run_state& state,
 
         build_signup_body(row, body);
         const http_result answer = co_await connection.post(target, body);
+        note_reachability(state, answer);
         const attempt_fault fault = classify_fault(answer.error, answer.status);
         state.gate.release(*permit, fault);
         if (stopped_now_ && answer.transport_failed()) {

@@ -39,9 +39,10 @@ void rethrow_unexpected(std::exception_ptr error) {
 bool keep_for_retry(const import_summary& summary) {
     const std::size_t failed = summary.of(outcome::failed);
     if (failed > 0) {
-        log::import().warn("input kept file={} failed={} reason=\"rows failed; import the file "
-                           "again once the deployment answers\"",
-                           log_value(summary.file), failed);
+        log::import().warn(
+            "input kept file={} failed={} reason=\"rows failed; import the file "
+            "again once the deployment answers\"",
+            log_value(summary.file), failed);
     }
     return failed > 0;
 }

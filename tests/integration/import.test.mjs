@@ -129,6 +129,8 @@ test("when rows fail the input is kept, since it is the only copy of their passw
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, / failed=3 /);
     assert.match(result.stderr, /input kept file=unreachable\.csv failed=3/);
+    const outage = result.stderr.split("\n").filter((line) => line.includes("backend unreachable"));
+    assert.equal(outage.length, 1, "one line for the outage, not one per row");
     assert.ok(existsSync(input), "the input file was deleted");
     assert.ok(readResults(`${input}.results.csv`).every((row) => row.outcome === "failed"));
 });

@@ -24,6 +24,7 @@ namespace convex_importd {
 
 class convex_connection;
 class convex_endpoint;
+struct http_result;
 class row_queue;
 class state_store;
 
@@ -89,6 +90,7 @@ private:
     boost::asio::awaitable<std::optional<row_result>> settle_row(run_state& state,
                                                                  convex_connection& connection,
                                                                  user_row& row);
+    void note_reachability(run_state& state, const http_result& answer) const;
     boost::asio::awaitable<std::optional<row_result>> sign_up(run_state& state,
                                                               convex_connection& connection,
                                                               user_row& row);
