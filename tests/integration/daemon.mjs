@@ -166,3 +166,19 @@ export function useBackendAndFolder(options = {}) {
     });
     return context;
 }
+
+/** A temporary folder for the file's tests, removed after them; `path` is set once they run. */
+export function useFolder() {
+    const holder = {};
+    before(() => Object.assign(holder, tempFolder()));
+    after(() => holder.remove?.());
+    return holder;
+}
+
+/** A fast test backend for one describe block (or file), stopped after it. */
+export function useBackend(extraArgs = []) {
+    const handle = {};
+    before(async () => Object.assign(handle, await startBackend({ fast: true, extraArgs })));
+    after(async () => handle.stop?.());
+    return handle;
+}

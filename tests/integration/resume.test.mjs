@@ -3,28 +3,15 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, renameSync } from "node:fs";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 
-import { startBackend } from "./backend.mjs";
 import {
-    makeUsers, readResults, signUpCounts, sleep, start, tempFolder, waitFor, waitForExit, writeCsv,
+    makeUsers, readResults, signUpCounts, sleep, start, useBackend, useFolder, waitFor, waitForExit,
+    writeCsv,
 } from "./daemon.mjs";
 
 const CONCURRENCY = 16;
-let folder;
-
-before(() => {
-    folder = tempFolder();
-});
-
-after(() => folder?.remove());
-
-function useBackend(extraArgs) {
-    const handle = {};
-    before(async () => Object.assign(handle, await startBackend({ fast: true, extraArgs })));
-    after(async () => handle.stop?.());
-    return handle;
-}
+const folder = useFolder();
 
 // A spool with one file of `users` waiting in inbox/ (written elsewhere, renamed in).
 function spoolWith(name, users) {

@@ -4,28 +4,15 @@ import assert from "node:assert/strict";
 import { copyFileSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 
-import { startBackend } from "./backend.mjs";
-import { makeUsers, readResults, run, signUpCounts, tempFolder, writeCsv } from "./daemon.mjs";
+import {
+    makeUsers, readResults, run, signUpCounts, useBackend, useFolder, writeCsv,
+} from "./daemon.mjs";
 
 const CASES = fileURLToPath(new URL("../data/cases/", import.meta.url));
 
-let folder;
-
-before(() => {
-    folder = tempFolder();
-});
-
-after(() => folder?.remove());
-
-// Starts a backend for one describe block and stops it afterwards.
-function useBackend(extraArgs) {
-    const handle = {};
-    before(async () => Object.assign(handle, await startBackend({ fast: true, extraArgs })));
-    after(async () => handle.stop?.());
-    return handle;
-}
+const folder = useFolder();
 
 function summaryNumber(stdout, key) {
     const match = new RegExp(`\\b${key}=([0-9.]+)`).exec(stdout);
