@@ -8,23 +8,41 @@
 
 using namespace convex_importd;
 
-TEST_CASE("rows come in file order; blank lines are counted; repeats are duplicates") {
-    testing::temp_folder folder;
-    const auto file = folder.write("in.csv",
-                                   "email,password\r\n"
-                                   " Sara@Example.COM ,Silver-Moon-21\r\n"
-                                   "sara@example.com,Golden-Sun-22\r\n"
-                                   "\r\n"
-                                   ",\r\n"
-                                   "\ttom@example.com,Copper-Star-23\r\n");
-    const auto layout = find_layout(file, {});
-    row_source rows(file, layout, {});
+namespace {
 
-    std::vector<user_row> seen;
+struct read_result {
+    std::vector<user_row> rows;
+    std::size_t blank_lines = 0;
+};
+
+read_result read_rows(std::string_view text) {
+    testing::temp_folder folder;
+    const auto file = folder.write("in.csv", text);
+    const auto layout = find_layout(file, {});
+    row_source source(file, layout, {});
+    read_result result;
     user_row row;
-    while (rows.next(row)) {
-        seen.push_back(std::move(row));
+    while (source.next(row)) {
+        result.rows.push_back(std::move(row));
     }
+    result.blank_lines = source.blank_lines();
+    return result;
+}
+
+std::vector<user_row> all_rows(std::string_view text) {
+    return read_rows(text).rows;
+}
+
+}  // namespace
+
+TEST_CASE("rows come in file order; blank lines are counted; repeats are duplicates") {
+    const auto [seen, blank_lines] = read_rows(
+        "email,password\r\n"
+        " Sara@Example.COM ,Silver-Moon-21\r\n"
+        "sara@example.com,Golden-Sun-22\r\n"
+        "\r\n"
+        ",\r\n"
+        "\ttom@example.com,Copper-Star-23\r\n");
     REQUIRE(seen.size() == 3);
     CHECK(seen[0].email == "sara@example.com");
     CHECK_FALSE(seen[0].verdict);
@@ -35,7 +53,7 @@ TEST_CASE("rows come in file order; blank lines are counted; repeats are duplica
     CHECK(seen[2].email == "tom@example.com");
     CHECK(seen[2].line == 6);
     CHECK(seen[2].index == 2);
-    CHECK(rows.blank_lines() == 2);
+    CHECK(blank_lines == 2);
 }
 
 TEST_CASE("first_seen_emails finds every repeat while holding only the likely ones") {
@@ -59,23 +77,6 @@ TEST_CASE("first_seen_emails finds every repeat while holding only the likely on
         CHECK(seen.first_line(email(n), distinct + n + 2) == n + 2);
     }
 }
-
-namespace {
-
-std::vector<user_row> all_rows(std::string_view text) {
-    testing::temp_folder folder;
-    const auto file = folder.write("in.csv", text);
-    const auto layout = find_layout(file, {});
-    row_source rows(file, layout, {});
-    std::vector<user_row> seen;
-    user_row row;
-    while (rows.next(row)) {
-        seen.push_back(std::move(row));
-    }
-    return seen;
-}
-
-}  // namespace
 
 TEST_CASE("a record cut by an unquoted line break makes both halves invalid and silent") {
     const auto rows = all_rows(

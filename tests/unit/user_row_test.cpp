@@ -97,7 +97,7 @@ TEST_CASE("rows: emails are normalised, passwords kept byte for byte, faults are
     expect_invalid(4, "1 fields, expected 3", "");
     expect_invalid(5, "not valid UTF-8", "");
     expect_invalid(6, "password shorter than 8 characters", "e@x.io");
-    expect_invalid(7, "email has no @", "");  // it could be a password: not repeated
+    expect_invalid(7, "email has no @", "");        // it could be a password: not repeated
     expect_invalid(8, "4 fields, expected 3", "");  // "Sommer" alone is not the password
     CHECK_FALSE(make_user_row(records[9], columns, 8, rules).verdict);  // padded cells only
 }
