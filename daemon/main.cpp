@@ -86,6 +86,32 @@ constexpr key_flag spool_flags[] = {
     {"--status-file", "status.file", "Status file, JSON (- for none)"},
 };
 
+// How --help names the value a flag takes, from the kind of key it sets.
+std::string value_name(std::string_view key) {
+    const auto ends = [key](std::string_view tail) { return key.ends_with(tail); };
+    if (ends("timeout") || ends("backoff_initial") || ends("backoff_max") || ends("row_deadline") ||
+        ends("grace") || ends("settle") || ends("interval")) {
+        return "DURATION";
+    }
+    if (ends("concurrency") || ends("rate") || ends("attempts") || ends("length") ||
+        ends("bytes")) {
+        return "N";
+    }
+    if (ends("url")) {
+        return "URL";
+    }
+    if (ends("file") || ends("dir") || ends("path")) {
+        return "PATH";
+    }
+    if (ends("params")) {
+        return "COLUMN[=NAME]";
+    }
+    if (ends("columns")) {
+        return "NAMES";
+    }
+    return "VALUE";
+}
+
 void add_key_flag(CLI::App& command, const key_flag& flag, command_line& line) {
     command
         .add_option_function<std::vector<std::string>>(
@@ -96,6 +122,7 @@ void add_key_flag(CLI::App& command, const key_flag& flag, command_line& line) {
                 }
             },
             flag.help)
+        ->type_name(value_name(flag.key))
         ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
@@ -151,6 +178,7 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
 
     CLI::App app{"convex-importd: bulk sign-up of users into a Convex Auth app from CSV files"};
+    app.name("convex-importd");
     app.set_version_flag("--version", std::string("convex-importd ") + version);
     app.require_subcommand(1);
     app.fallthrough();
@@ -166,7 +194,8 @@ int main(int argc, char** argv) {
     import->add_option("file", line.file, "CSV file with email and password columns")
         ->required()
         ->check(CLI::ExistingFile);
-    import->add_option("--results", line.results, "Results file (default FILE.results.csv)");
+    import->add_option("--results", line.results, "Results file (default FILE.results.csv)")
+        ->type_name("PATH");
     add_common_flags(*import, line);
 
     auto* check_config =
