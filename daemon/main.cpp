@@ -127,16 +127,40 @@ void add_key_flag(CLI::App& command, const key_flag& flag, command_line& line) {
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
+/// A flag without a value that sets a boolean configuration key.
+struct switch_flag {
+    const char* flag;
+    const char* key;
+    const char* value;
+    const char* help;
+};
+
+constexpr switch_flag common_switches[] = {
+    {"--no-adaptive", "import.adaptive", "false",
+     "Keep --concurrency requests in flight instead of backing off on 429/503"},
+    {"--no-ledger", "import.ledger", "false",
+     "Send rows whose email was created or found to exist before"},
+    {"--keep-processed", "spool.keep_processed", "true",
+     "Keep input files once imported (default: delete them)"},
+};
+
+void add_switch(CLI::App& command, const switch_flag& flag, command_line& line) {
+    command.add_flag_callback(
+        flag.flag,
+        [&line, flag] {
+            line.overrides.push_back({flag.flag, flag.key, flag.value});
+        },
+        flag.help);
+}
+
 void add_input_flags(CLI::App& command, command_line& line) {
     for (const auto& flag : input_flags) {
         add_key_flag(command, flag, line);
     }
-    command.add_flag_callback(
-        "--no-header",
-        [&line] {
-            line.overrides.push_back({"--no-header", "import.header", "false"});
-        },
-        "The files have no header row; name the columns with --columns");
+    add_switch(command,
+               {"--no-header", "import.header", "false",
+                "The files have no header row; name the columns with --columns"},
+               line);
 }
 
 void add_common_flags(CLI::App& command, command_line& line) {
@@ -144,24 +168,9 @@ void add_common_flags(CLI::App& command, command_line& line) {
     for (const auto& flag : common_flags) {
         add_key_flag(command, flag, line);
     }
-    command.add_flag_callback(
-        "--no-adaptive",
-        [&line] {
-            line.overrides.push_back({"--no-adaptive", "import.adaptive", "false"});
-        },
-        "Keep --concurrency requests in flight instead of backing off on 429/503");
-    command.add_flag_callback(
-        "--no-ledger",
-        [&line] {
-            line.overrides.push_back({"--no-ledger", "import.ledger", "false"});
-        },
-        "Send rows whose email was created or found to exist before");
-    command.add_flag_callback(
-        "--keep-processed",
-        [&line] {
-            line.overrides.push_back({"--keep-processed", "spool.keep_processed", "true"});
-        },
-        "Keep input files once imported (default: delete them)");
+    for (const auto& flag : common_switches) {
+        add_switch(command, flag, line);
+    }
 }
 
 void add_spool_flags(CLI::App& command, command_line& line) {

@@ -22,10 +22,6 @@ std::string encoding_name(text_encoding encoding) {
     return "utf-8";
 }
 
-std::string delimiter_name(char delimiter) {
-    return delimiter == '\t' ? "tab" : std::string(1, delimiter);
-}
-
 }  // namespace
 
 check_report check_file(const std::filesystem::path& file, const layout_options& layout,

@@ -15,10 +15,6 @@ namespace {
 constexpr std::array<char, 4> candidate_delimiters{',', ';', '\t', '|'};
 constexpr const char* no_header_message = "no header row; expected columns email,password";
 
-std::string delimiter_name(char delimiter) {
-    return delimiter == '\t' ? std::string("TAB") : std::string(1, delimiter);
-}
-
 std::string at_line(std::size_t line, const std::string& what) {
     return "line " + std::to_string(line) + ": " + what;
 }
@@ -173,6 +169,10 @@ std::optional<char> declared_delimiter(const std::filesystem::path& file,
     csv_reader reader(file, {',', options.max_record_bytes});
     csv_record record;
     return first_record(reader, record) ? excel_separator_line(record) : std::nullopt;
+}
+
+std::string delimiter_name(char delimiter) {
+    return delimiter == '\t' ? std::string("tab") : std::string(1, delimiter);
 }
 
 file_layout find_layout(const std::filesystem::path& file, const layout_options& options) {

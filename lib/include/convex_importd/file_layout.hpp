@@ -37,6 +37,9 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// How messages name a delimiter: the character itself, or "tab".
+std::string delimiter_name(char delimiter);
+
 /// Finds the delimiter (the one given, else one named by an Excel "sep=X" first line, else
 /// the one of `,` `;` TAB `|` that makes sense of the header) and the columns from the first
 /// non-blank line. Throws layout_error, std::system_error (unreadable) or csv_error.
