@@ -61,8 +61,13 @@ describe("kill -9 at five random moments during a 2,000-row import", () => {
                 assert.equal(ended.signal, "SIGKILL", daemon.output);
                 daemon = watch(spool, backend.url);
             }
-            await waitFor(() => existsSync(path.join(spool, "done", `${file}.results.csv`)),
-                { timeoutMs: 120_000, what: "the results after the last restart" });
+            // Results written by a killed run can be there before the last daemon has even
+            // set up its signal handlers; wait for it to be watching and the file filed away.
+            const last = daemon;
+            await waitFor(() => last.output.includes("watching spool=") &&
+                existsSync(path.join(spool, "done", `${file}.results.csv`)) &&
+                !existsSync(path.join(spool, "processing", file)),
+            { timeoutMs: 120_000, what: "the results after the last restart" });
             daemon.kill("SIGTERM");
             assert.equal((await waitForExit(daemon)).code, 0, daemon.output);
 
