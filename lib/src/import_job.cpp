@@ -113,6 +113,7 @@ struct import_job::run_state {
     row_queue queue;
     request_gate gate;
     std::int64_t file;
+    bool resumed = false;  // rows with an outcome from an earlier run are skipped
     asio::steady_timer all_done;   // cancelled when the last worker ends
     asio::steady_timer committed;  // cancelled after each commit: wakes the rows in it
     asio::steady_timer commit_timer;
@@ -237,7 +238,7 @@ asio::awaitable<void> import_job::work(run_state& state) {
         if (stopped_.load() || state.worker_failure) {
             break;
         }
-        if (store_.has_outcome(state.file, row->index)) {
+        if (state.resumed && store_.has_outcome(state.file, row->index)) {
             continue;  // finished in an earlier run of this file
         }
 
@@ -447,6 +448,7 @@ asio::awaitable<import_summary> import_job::run(std::filesystem::path input,
 
     run_state state(executor_, options_, file.id);
     state.name = name;
+    state.resumed = file.finished_rows > 0;
     active_ = &state;
     if (stopped_.load()) {
         state.queue.cancel();

@@ -155,6 +155,8 @@ struct state_store::impl {
         find_ledger = db.prepare(
             "SELECT ledger.outcome, files.name, ledger.line FROM ledger "
             "LEFT JOIN files ON files.id = ledger.file WHERE ledger.key = ?");
+        auto any = db.prepare("SELECT EXISTS(SELECT 1 FROM ledger)");
+        ledger_empty = any.step() && any.integer(0) == 0;
     }
 
     // email_key(email) in SQL, so that a file's emails go into the ledger in one statement.
@@ -267,6 +269,7 @@ struct state_store::impl {
     int lock_fd;
     std::optional<email_hasher> hasher;
     sqlite::statement find_ledger;
+    bool ledger_empty = true;  // spares the first import a keyed hash and a lookup per row
     std::map<std::int64_t, row_statements> files;
     bool in_batch = false;
     std::size_t pending = 0;
@@ -361,6 +364,9 @@ std::size_t state_store::pending() const {
 }
 
 std::optional<ledger_entry> state_store::find_in_ledger(std::string_view email) {
+    if (impl_->ledger_empty) {
+        return std::nullopt;
+    }
     const email_key key = key_of(email);
     auto& find = impl_->find_ledger;
     find.bind(1, std::span<const unsigned char>(key));
@@ -402,6 +408,10 @@ std::array<std::size_t, outcome_count> state_store::count_outcomes(std::int64_t 
 }
 
 void state_store::seal_file(std::int64_t file) {
+    // A temporary store is deleted when its run ends: a ledger in it would serve nobody.
+    if (!impl_->durable) {
+        return;
+    }
     // Keys are random, so inserting them as rows end would dirty one ledger page per row and
     // write a page to the log for each. Sorted and merged once, they fill pages in order.
     impl_->commit();
@@ -414,7 +424,9 @@ void state_store::seal_file(std::int64_t file) {
         .bind(2, static_cast<std::int64_t>(outcome::created))
         .bind(3, static_cast<std::int64_t>(outcome::exists))
         .run();
+    const bool merged = sqlite3_changes(impl_->db.handle()) > 0;
     impl_->commit();
+    impl_->ledger_empty = impl_->ledger_empty && !merged;
 }
 
 void state_store::finish_file(std::int64_t file) {

@@ -182,8 +182,19 @@ TEST_CASE("after a kill -9, committed rows are there and uncommitted ones are no
     CHECK_FALSE(store->has_outcome(file.id, 5));
 }
 
-TEST_CASE("unfinished entries of files that left processing/ are dropped") {
+TEST_CASE("a temporary store keeps no ledger: it is gone when its one run ends") {
     auto store = state_store::temporary();
+    const auto file = store->begin_file("/p/once.csv", "id", "once.csv");
+    store->record(file.id, 0, row(2, "once@x.io", outcome::created));
+    store->commit();
+    store->seal_file(file.id);
+    CHECK_FALSE(store->find_in_ledger("once@x.io"));
+    CHECK(store->count_outcomes(file.id)[static_cast<std::size_t>(outcome::created)] == 1);
+}
+
+TEST_CASE("unfinished entries of files that left processing/ are dropped") {
+    testing::temp_folder folder;
+    auto store = state_store::open(folder.path());
     const auto kept = store->begin_file("/s/processing/keep.csv", "id", "keep.csv");
     const auto gone = store->begin_file("/s/processing/gone.csv", "id", "gone.csv");
     const auto other = store->begin_file("/elsewhere/x.csv", "id", "x.csv");

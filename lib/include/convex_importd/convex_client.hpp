@@ -56,9 +56,13 @@ public:
     const client_options& options() const { return options_; }
     boost::asio::ssl::context* tls_context() const { return tls_.get(); }
 
+    /// The headers every sign-up carries (host, content type, client, key), each with its CRLF.
+    const std::string& request_headers() const { return request_headers_; }
+
 private:
     deployment_url url_;
     client_options options_;
+    std::string request_headers_;
     std::unique_ptr<boost::asio::ssl::context> tls_;
 };
 

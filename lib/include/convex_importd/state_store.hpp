@@ -58,7 +58,7 @@ public:
     static std::unique_ptr<state_store> open(const std::filesystem::path& dir);
 
     /// A store in a private temporary file that is deleted when it closes: per-file progress
-    /// for one run, with nothing remembered after it.
+    /// for one run, with nothing remembered after it (so no ledger either).
     static std::unique_ptr<state_store> temporary();
 
     ~state_store();
