@@ -20,6 +20,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "answer_parser.hpp"
 #include "convex_importd/version.hpp"
 
 namespace convex_importd {
@@ -351,22 +352,18 @@ asio::awaitable<http_result> convex_connection::impl::exchange_on(Stream& stream
         co_return failure(phase_error(write_error, client_error::write_timeout), "write");
     }
 
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(answer_body_limit);
+    answer_parser parser(answer_body_limit);
     socket().expires_after(endpoint.options().read_timeout);
     auto [read_error, read] = co_await http::async_read(stream, buffer, parser, with_error);
     if (read_error) {
         co_return failure(phase_error(read_error, client_error::read_timeout), "read");
     }
 
-    auto answer = parser.release();
     http_result result;
-    result.status = answer.result_int();
-    if (const auto it = answer.find(http::field::retry_after); it != answer.end()) {
-        result.retry_after = std::string(it->value());
-    }
-    result.body = std::move(answer.body());
-    if (!answer.keep_alive()) {
+    result.status = parser.status();
+    result.retry_after = std::move(parser.retry_after());
+    result.body = std::move(parser.body());
+    if (!parser.keep_alive()) {
         open = false;
     }
     co_return result;

@@ -113,7 +113,8 @@ struct import_job::run_state {
     row_queue queue;
     request_gate gate;
     std::int64_t file;
-    bool resumed = false;  // rows with an outcome from an earlier run are skipped
+    std::string target;            // the HTTP target of a sign-up
+    bool resumed = false;          // rows with an outcome from an earlier run are skipped
     asio::steady_timer all_done;   // cancelled when the last worker ends
     asio::steady_timer committed;  // cancelled after each commit: wakes the rows in it
     asio::steady_timer commit_timer;
@@ -327,11 +328,13 @@ asio::awaitable<std::optional<row_result>> import_job::settle_row(run_state& sta
                                                                   convex_connection& connection,
                                                                   user_row& row) {
     if (row.verdict) {
-        co_return row_result{row.line, row.email, *row.verdict, 0, std::move(row.detail)};
+        co_return row_result{row.line, std::move(row.email), *row.verdict, 0,
+                             std::move(row.detail)};
     }
     if (options_.use_ledger) {
         if (const auto known = store_.find_in_ledger(row.email)) {
-            co_return row_result{row.line, row.email, outcome::skipped, 0, skipped_detail(*known)};
+            co_return row_result{row.line, std::move(row.email), outcome::skipped, 0,
+                                 skipped_detail(*known)};
         }
     }
     co_return co_await sign_up(state, connection, row);
@@ -356,9 +359,8 @@ asio::awaitable<std::optional<row_result>> import_job::sign_up(run_state& state,
                                                                convex_connection& connection,
                                                                user_row& row) {
     using namespace asio::experimental::awaitable_operators;
-    const std::string target = endpoint_.url().action_target();
     retry_schedule schedule(options_.retry, std::chrono::steady_clock::now(), jitter_);
-    asio::steady_timer backoff(executor_);
+    std::optional<asio::steady_timer> backoff;  // made on the first retry: most rows have none
     std::string body;
 
     for (;;) {
@@ -368,7 +370,7 @@ asio::awaitable<std::optional<row_result>> import_job::sign_up(run_state& state,
         }
 
         build_signup_body(row, body);
-        const http_result answer = co_await connection.post(target, body);
+        const http_result answer = co_await connection.post(state.target, body);
         note_reachability(state, answer);
         const attempt_fault fault = classify_fault(answer.error, answer.status);
         state.gate.release(*permit, fault);
@@ -378,14 +380,14 @@ asio::awaitable<std::optional<row_result>> import_job::sign_up(run_state& state,
 
         if (!is_transient(fault)) {
             if (answer.transport_failed()) {
-                co_return row_result{row.line, row.email, outcome::failed, schedule.attempts(),
-                                     answer.error_text()};
+                co_return row_result{row.line, std::move(row.email), outcome::failed,
+                                     schedule.attempts(), answer.error_text()};
             }
             auto classified = classify_answer(answer.status, answer.body, row.password.view());
             log::http().debug("answer line={} status={} outcome={}", row.line, answer.status,
                               to_string(classified.result));
-            co_return row_result{row.line, row.email, classified.result, schedule.attempts(),
-                                 std::move(classified.detail)};
+            co_return row_result{row.line, std::move(row.email), classified.result,
+                                 schedule.attempts(), std::move(classified.detail)};
         }
 
         // After a stop the row is left for the resumed run rather than retried now.
@@ -396,8 +398,8 @@ asio::awaitable<std::optional<row_result>> import_job::sign_up(run_state& state,
         const retry_step step =
             schedule.after_failure(fault, retry_after_of(answer), std::chrono::steady_clock::now());
         if (!step.retry) {
-            co_return row_result{row.line, row.email, outcome::failed, schedule.attempts(),
-                                 reason + " (" + step.gave_up + ")"};
+            co_return row_result{row.line, std::move(row.email), outcome::failed,
+                                 schedule.attempts(), reason + " (" + step.gave_up + ")"};
         }
         ++state.retries;
         log::http().debug("retry line={} attempt={} delay_ms={} reason={}", row.line,
@@ -407,8 +409,11 @@ asio::awaitable<std::optional<row_result>> import_job::sign_up(run_state& state,
         // on the deployment (a timeout, a connection lost before the answer): Convex Auth
         // answers a repeated sign-up with the same email and password as a sign-in, so the
         // row still ends `created`, and no second account can appear.
-        backoff.expires_after(step.delay);
-        co_await (backoff.async_wait(with_error) || state.stopping.async_wait(with_error));
+        if (!backoff) {
+            backoff.emplace(executor_);
+        }
+        backoff->expires_after(step.delay);
+        co_await (backoff->async_wait(with_error) || state.stopping.async_wait(with_error));
         if (stopped_.load()) {
             co_return std::nullopt;
         }
@@ -448,6 +453,7 @@ asio::awaitable<import_summary> import_job::run(std::filesystem::path input,
 
     run_state state(executor_, options_, file.id);
     state.name = name;
+    state.target = endpoint_.url().action_target();
     state.resumed = file.finished_rows > 0;
     active_ = &state;
     if (stopped_.load()) {

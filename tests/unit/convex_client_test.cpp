@@ -7,8 +7,13 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "convex_importd/version.hpp"
 
 using namespace convex_importd;
 using namespace std::chrono_literals;
@@ -136,4 +141,151 @@ TEST_CASE("cancel() ends a request in flight at once") {
     io.run_for(1s);
     CHECK(done);
     CHECK(result.error == asio::error::operation_aborted);
+}
+
+namespace {
+
+// A loopback server that keeps each request as it arrived on the wire and answers with the
+// next of its canned responses, closing the connection after an answer that says so.
+class scripted_server {
+public:
+    scripted_server(asio::io_context& io, std::vector<std::string> answers)
+        : acceptor_(io, {asio::ip::make_address("127.0.0.1"), 0}), answers_(std::move(answers)) {
+        asio::co_spawn(io, accept(), asio::detached);
+    }
+
+    std::string url() const {
+        return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+    }
+    const std::vector<std::string>& requests() const { return requests_; }
+    int connections() const { return connections_; }
+
+private:
+    asio::awaitable<void> accept() {
+        for (;;) {
+            auto [error, socket] =
+                co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+            if (error) {
+                co_return;
+            }
+            ++connections_;
+            asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket)), asio::detached);
+        }
+    }
+
+    asio::awaitable<void> serve(tcp::socket socket) {
+        constexpr auto with_error = asio::as_tuple(asio::use_awaitable);
+        std::string pending;
+        while (next_answer_ < answers_.size()) {
+            auto [head_error, head_size] = co_await asio::async_read_until(
+                socket, asio::dynamic_buffer(pending), "\r\n\r\n", with_error);
+            if (head_error) {
+                co_return;
+            }
+            const std::size_t length = content_length(pending.substr(0, head_size));
+            if (pending.size() < head_size + length) {
+                auto [body_error, body_size] = co_await asio::async_read(
+                    socket, asio::dynamic_buffer(pending),
+                    asio::transfer_exactly(head_size + length - pending.size()), with_error);
+                if (body_error) {
+                    co_return;
+                }
+            }
+            requests_.push_back(pending.substr(0, head_size + length));
+            pending.erase(0, head_size + length);
+
+            const std::string& answer = answers_[next_answer_++];
+            co_await asio::async_write(socket, asio::buffer(answer), with_error);
+            if (answer.find("Connection: close") != std::string::npos) {
+                co_return;
+            }
+        }
+    }
+
+    static std::size_t content_length(const std::string& head) {
+        const auto at = head.find("Content-Length: ");
+        return at == std::string::npos ? 0 : std::stoul(head.substr(at + 16));
+    }
+
+    tcp::acceptor acceptor_;
+    std::vector<std::string> answers_;
+    std::size_t next_answer_ = 0;
+    std::vector<std::string> requests_;
+    int connections_ = 0;
+};
+
+constexpr std::string_view success_answer =
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 33\r\n\r\n"
+    R"({"status":"success","value":null})";
+
+// Sends `bodies` one after another on one connection; returns each result.
+std::vector<http_result> post_all(asio::io_context& io, const convex_endpoint& endpoint,
+                                  std::vector<std::string> bodies) {
+    convex_connection connection(io.get_executor(), endpoint);
+    std::vector<http_result> results;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            for (auto& body : bodies) {
+                results.push_back(co_await connection.post("/api/action", body));
+            }
+            io.stop();
+        },
+        asio::detached);
+    io.run_for(5s);
+    REQUIRE(results.size() == bodies.size());
+    return results;
+}
+
+}  // namespace
+
+TEST_CASE("a sign-up goes out as one keep-alive POST with the deployment's headers") {
+    asio::io_context io;
+    scripted_server server(io, {std::string(success_answer), std::string(success_answer)});
+    client_options options;
+    options.deploy_key = "prod:app|secret";
+    const convex_endpoint endpoint(parse_deployment_url(server.url() + "/prefix/"), options);
+
+    const auto results = post_all(io, endpoint, {R"({"a":1})", R"({"b":"é"})"});
+    CHECK(results[0].status == 200);
+    CHECK(results[1].body == R"({"status":"success","value":null})");
+    CHECK(server.connections() == 1);
+
+    const std::string port = server.url().substr(server.url().rfind(':') + 1);
+    REQUIRE(server.requests().size() == 2);
+    CHECK(server.requests()[1] ==
+          "POST /api/action HTTP/1.1\r\nHost: 127.0.0.1:" + port +
+              "\r\nContent-Type: application/json\r\nConvex-Client: convex-importd-" +
+              std::string(version) +
+              "\r\nConnection: keep-alive\r\nAuthorization: Convex prod:app|secret\r\n"
+              "Content-Length: 10\r\n\r\n{\"b\":\"é\"}");
+}
+
+TEST_CASE("a chunked answer is put together, and Retry-After is kept") {
+    asio::io_context io;
+    scripted_server server(io, {"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n"
+                                "5\r\n{\"sta\r\n9\r\ntus\":\"err\r\n4\r\nor\"}\r\n0\r\n\r\n"});
+    const convex_endpoint endpoint(parse_deployment_url(server.url()), client_options{});
+
+    const auto results = post_all(io, endpoint, {"{}"});
+    CHECK(results[0].status == 429);
+    REQUIRE(results[0].retry_after);
+    CHECK(*results[0].retry_after == "7");
+    CHECK(results[0].body == R"({"status":"error"})");
+}
+
+TEST_CASE("an answer that closes the connection makes the next request open a new one") {
+    asio::io_context io;
+    const std::string closing =
+        "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 33\r\n\r\n"
+        R"({"status":"success","value":null})";
+    scripted_server server(io, {closing, std::string(success_answer)});
+    const convex_endpoint endpoint(parse_deployment_url(server.url()), client_options{});
+
+    const auto results = post_all(io, endpoint, {"{}", "{}"});
+    CHECK(results[0].status == 200);
+    CHECK_FALSE(results[1].transport_failed());
+    CHECK(results[1].status == 200);
+    CHECK(server.connections() == 2);
 }
