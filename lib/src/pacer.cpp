@@ -10,7 +10,14 @@ adaptive_limit::adaptive_limit(std::size_t ceiling, const pacing_options& option
       current_(ceiling_) {}
 
 std::optional<limit_change> adaptive_limit::on_success() {
-    if (!adaptive_ || current_ == ceiling_ || ++successes_ < current_) {
+    if (!adaptive_ || current_ == ceiling_) {
+        return std::nullopt;
+    }
+    // One step per round of successes, but a step onto the level that was refused last waits
+    // a few rounds: there, a failed probe costs a cut.
+    const bool probing = current_ + 1 >= refused_at_;
+    const std::size_t needed = current_ * (probing ? probe_rounds : 1);
+    if (++successes_ < needed) {
         return std::nullopt;
     }
     successes_ = 0;
@@ -25,11 +32,12 @@ std::optional<limit_change> adaptive_limit::on_overload(std::uint64_t sent_in_ep
     }
     ++epoch_;
     successes_ = 0;
+    refused_at_ = current_;
     if (current_ == 1) {
         return std::nullopt;
     }
     const std::size_t previous = current_;
-    current_ = std::max<std::size_t>(current_ / 2, 1);
+    current_ = std::max<std::size_t>(current_ * 7 / 8, 1);
     return limit_change{previous, current_, reason};
 }
 

@@ -93,7 +93,7 @@ describe("case-17: the backend answers 429 to some requests", () => {
             /retry line=(\d+) attempt=(\d+) delay_ms=(\d+) reason="HTTP 429 TooManyConcurrentRequests/g)];
         assert.equal(retries.length, throttled);
         assert.ok(retries.every(([, , , delay]) => Number(delay) < 30_000));
-        assert.match(logged, /concurrency lowered limit=8 previous=16 reason=429/);
+        assert.match(logged, /concurrency lowered limit=14 previous=16 reason=429/);
         t.diagnostic(`429s=${throttled} delays_ms=${retries.map((m) => m[3]).join(",")}`);
     });
 });

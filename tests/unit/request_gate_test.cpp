@@ -58,28 +58,30 @@ TEST_CASE("no more requests are in flight than the limit") {
     CHECK(gate.in_flight() == 4);
 }
 
-TEST_CASE("a 429 halves the limit and holds back waiters until the flight drains") {
+TEST_CASE("a 429 cuts the limit and holds back waiters until the flight is below it") {
     asio::io_context io;
-    request_gate gate(io.get_executor(), 4, pacing_options{});
+    request_gate gate(io.get_executor(), 8, pacing_options{});
     acquirers workers{gate};
-    workers.spawn(io, 6);
+    workers.spawn(io, 10);
     io.run_for(50ms);
-    REQUIRE(workers.held.size() == 4);
+    REQUIRE(workers.held.size() == 8);
 
     workers.release_one(attempt_fault::throttled);
     io.run_for(50ms);
-    CHECK(gate.limit() == 2);
-    CHECK(workers.held.size() == 3);  // nobody got the freed slot: 3 in flight, limit 2
+    CHECK(gate.limit() == 7);
+    CHECK(workers.held.size() == 7);  // nobody got the freed slot: 7 in flight, limit 7
+
+    // A 429 to a request sent before the cut answers the same round: no second cut.
+    workers.release_one(attempt_fault::throttled);
+    io.run_for(50ms);
+    CHECK(gate.limit() == 7);
+    CHECK(gate.in_flight() == 7);  // a waiter took the slot freed below the limit
 
     workers.release_one(attempt_fault::none);
     io.run_for(50ms);
-    CHECK(gate.in_flight() == 2);  // at the limit: the waiters still wait
-
-    // A second success in a row makes a run as long as the limit: it grows to 3.
-    workers.release_one(attempt_fault::none);
-    io.run_for(50ms);
-    CHECK(gate.limit() == 3);
-    CHECK(gate.in_flight() == 3);
+    CHECK(gate.limit() == 7);
+    CHECK(gate.in_flight() == 7);
+    CHECK(workers.held.size() == 7);
 }
 
 TEST_CASE("without adaptation a 429 changes nothing") {
