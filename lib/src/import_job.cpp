@@ -276,10 +276,12 @@ import_progress import_job::progress() const {
 
 asio::awaitable<void> import_job::until_durable(run_state& state) {
     // The row's outcome is durable before this worker takes another row, which bounds what a
-    // crash can make us send twice by the number of workers.
+    // crash can make us send twice by the number of workers. Committing once half of them
+    // wait, rather than all, keeps the other half's requests in flight meanwhile: waiting
+    // for all made every worker send, wait and commit in step, the server idle in between.
     ++state.waiting_for_commit;
-    const bool everyone_waits = state.waiting_for_commit >= state.workers_left;
-    schedule_commit(state, everyone_waits ? commit_delay::now : commit_delay::window);
+    const bool half_wait = state.waiting_for_commit * 2 >= state.workers_left;
+    schedule_commit(state, half_wait ? commit_delay::now : commit_delay::window);
     co_await state.committed.async_wait(with_error);
 }
 
@@ -474,7 +476,7 @@ asio::awaitable<import_summary> import_job::run(std::filesystem::path input,
             }
             if (--state.workers_left == 0) {
                 state.all_done.cancel();
-            } else if (state.waiting_for_commit >= state.workers_left) {
+            } else if (state.waiting_for_commit * 2 >= state.workers_left) {
                 schedule_commit(state, commit_delay::now);
             }
         });
