@@ -2,6 +2,11 @@
 
 #include <utf8proc.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <bit>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -208,10 +213,93 @@ std::optional<std::string> syntax_problem(std::string_view email) {
     return std::nullopt;
 }
 
-}  // namespace
+#if defined(__SSE2__)
 
-email_check normalise_email(std::string_view text, email_case letter_case) {
-    const std::string_view trimmed = trim_blanks(text);
+constexpr std::size_t short_email_bytes = 64;
+
+/// Where the bytes that the checks care about sit in a short email, one bit per byte.
+struct byte_classes {
+    std::uint64_t non_ascii = 0;
+    std::uint64_t spaced = 0;  // a space or control character
+    std::uint64_t at_signs = 0;
+    std::uint64_t dots = 0;
+};
+
+// One pass of 16 bytes per step that classifies every byte of `text` (at most 64 bytes) and
+// writes it, lower-cased when asked, to `out`. Most emails are short and ASCII, and the byte
+// loops of the general path were a third of the time spent on a row.
+byte_classes classify_short(std::string_view text, email_case letter_case, char* out) {
+    alignas(16) char padded[short_email_bytes] = {};
+    std::memcpy(padded, text.data(), text.size());
+    const __m128i space_limit = _mm_set1_epi8(0x21);
+    const __m128i del = _mm_set1_epi8(0x7F);
+    const __m128i at = _mm_set1_epi8('@');
+    const __m128i dot = _mm_set1_epi8('.');
+    const __m128i before_a = _mm_set1_epi8('A' - 1);
+    const __m128i after_z = _mm_set1_epi8('Z' + 1);
+    const __m128i case_bit = _mm_set1_epi8(letter_case == email_case::lower ? 0x20 : 0);
+
+    byte_classes found;
+    const auto bits = [](__m128i lanes, std::size_t offset) {
+        return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(lanes)))
+               << offset;
+    };
+    for (std::size_t offset = 0; offset < text.size(); offset += 16) {
+        const __m128i bytes = _mm_load_si128(reinterpret_cast<const __m128i*>(padded + offset));
+        found.non_ascii |= bits(bytes, offset);
+        // A signed compare: the ASCII bytes it must judge are all non-negative.
+        found.spaced |= bits(
+            _mm_or_si128(_mm_cmplt_epi8(bytes, space_limit), _mm_cmpeq_epi8(bytes, del)), offset);
+        found.at_signs |= bits(_mm_cmpeq_epi8(bytes, at), offset);
+        found.dots |= bits(_mm_cmpeq_epi8(bytes, dot), offset);
+        const __m128i upper =
+            _mm_and_si128(_mm_cmpgt_epi8(bytes, before_a), _mm_cmplt_epi8(bytes, after_z));
+        const __m128i lowered = _mm_add_epi8(bytes, _mm_and_si128(upper, case_bit));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + offset), lowered);
+    }
+
+    // The zeros that pad the last step are no part of the email.
+    const std::uint64_t inside =
+        text.size() == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << text.size()) - 1;
+    found.spaced &= inside;
+    return found;
+}
+
+// A dot, and no empty label, as domain_name() checks, read from the dots' bits.
+bool domain_name(std::uint64_t dots, std::size_t size) {
+    if (size == 0) {
+        return false;
+    }
+    const std::uint64_t last = std::uint64_t{1} << (size - 1);
+    return dots != 0 && (dots & 1) == 0 && (dots & last) == 0 && (dots & (dots >> 1)) == 0;
+}
+
+// syntax_problem() for an ASCII email of at most 64 bytes, from its byte classes.
+std::optional<std::string> syntax_problem(const byte_classes& found, std::size_t size) {
+    if (found.spaced != 0) {
+        return "email contains a space or control character";
+    }
+    if (found.at_signs == 0) {
+        return "email has no @";
+    }
+    if ((found.at_signs & (found.at_signs - 1)) != 0) {
+        return "email has more than one @";
+    }
+    const auto at = static_cast<std::size_t>(std::countr_zero(found.at_signs));
+    if (at == 0) {
+        return "email has nothing before the @";
+    }
+    const std::size_t domain_size = size - at - 1;
+    const std::uint64_t domain_dots = domain_size == 0 ? 0 : found.dots >> (at + 1);
+    if (!domain_name(domain_dots, domain_size)) {
+        return "email domain is not a domain name";
+    }
+    return std::nullopt;
+}
+
+#endif
+
+email_check normalise_trimmed(std::string_view trimmed, email_case letter_case) {
     email_check result;
     if (trimmed.empty()) {
         result.problem = "no email";
@@ -229,6 +317,33 @@ email_check normalise_email(std::string_view text, email_case letter_case) {
     result.problem = syntax_problem(result.email);
     return result;
 }
+
+}  // namespace
+
+email_check normalise_email(std::string_view text, email_case letter_case) {
+    const std::string_view trimmed = trim_blanks(text);
+#if defined(__SSE2__)
+    if (!trimmed.empty() && trimmed.size() <= short_email_bytes) {
+        alignas(16) char normalised[short_email_bytes];
+        const byte_classes found = classify_short(trimmed, letter_case, normalised);
+        if (found.non_ascii == 0) {
+            email_check result;
+            result.email.assign(normalised, trimmed.size());
+            result.problem = syntax_problem(found, trimmed.size());
+            return result;
+        }
+    }
+#endif
+    return normalise_trimmed(trimmed, letter_case);
+}
+
+namespace detail {
+
+email_check normalise_email_bytewise(std::string_view text, email_case letter_case) {
+    return normalise_trimmed(trim_blanks(text), letter_case);
+}
+
+}  // namespace detail
 
 bool is_ascii(std::string_view text) {
     // Eight bytes per step: the rows of most files are all ASCII, and this runs on every field

@@ -51,10 +51,14 @@ first_seen_emails::first_seen_emails(std::uintmax_t file_bytes) {
     block_mask_ = bytes / 64 - 1;
 }
 
+std::uint64_t* first_seen_emails::block_of(const digest& d) const {
+    return filter_.get() + 8 * ((d.high ^ (d.high >> 31)) & block_mask_);
+}
+
 // A blocked Bloom filter: the six bits of an email lie in one 64-byte block, so a lookup
 // costs one cache miss rather than six. True when all six were set already.
 bool first_seen_emails::filter_insert(const digest& d) {
-    std::uint64_t* block = filter_.get() + 8 * ((d.high ^ (d.high >> 31)) & block_mask_);
+    std::uint64_t* block = block_of(d);
     std::uint64_t bits = d.low;
     bool present = true;
     for (int i = 0; i < 6; ++i, bits >>= 9) {
@@ -66,14 +70,35 @@ bool first_seen_emails::filter_insert(const digest& d) {
     return present;
 }
 
-void first_seen_emails::note(std::string_view email) {
-    const digest d = digest_of(email);
+void first_seen_emails::insert(const digest& d) {
     if (filter_insert(d)) {
         lines_.try_emplace(d, 0);
     }
 }
 
+// Waiting digests go into the filter in the order they were noted, so the result is the
+// same as inserting each at once.
+void first_seen_emails::insert_waiting() {
+    for (; waiting_count_ > 0; --waiting_count_) {
+        insert(waiting_[waiting_oldest_]);
+        waiting_oldest_ = (waiting_oldest_ + 1) % waiting_capacity;
+    }
+}
+
+void first_seen_emails::note(std::string_view email) {
+    const digest d = digest_of(email);
+    __builtin_prefetch(block_of(d), 1);
+    if (waiting_count_ < waiting_capacity) {
+        waiting_[(waiting_oldest_ + waiting_count_++) % waiting_capacity] = d;
+        return;
+    }
+    insert(waiting_[waiting_oldest_]);
+    waiting_[waiting_oldest_] = d;
+    waiting_oldest_ = (waiting_oldest_ + 1) % waiting_capacity;
+}
+
 std::size_t first_seen_emails::first_line(std::string_view email, std::size_t line) {
+    insert_waiting();
     const auto found = lines_.find(digest_of(email));
     if (found == lines_.end()) {
         return line;  // the filter saw it once: it cannot repeat

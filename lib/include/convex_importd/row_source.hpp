@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -33,7 +34,10 @@ public:
     std::size_t first_line(std::string_view email, std::size_t line);
 
     /// Emails that may repeat, kept for the second pass (for tests and benchmarks).
-    std::size_t candidates() const { return lines_.size(); }
+    std::size_t candidates() {
+        insert_waiting();
+        return lines_.size();
+    }
 
 private:
     struct digest {
@@ -49,12 +53,22 @@ private:
     };
 
     static digest digest_of(std::string_view email);
+    std::uint64_t* block_of(const digest& d) const;
     bool filter_insert(const digest& d);
+    void insert(const digest& d);
+    void insert_waiting();
+
+    // A filter block is a cache miss (and often a TLB miss) away; noted digests wait here,
+    // their blocks prefetched, so that several misses are in flight at once.
+    static constexpr std::size_t waiting_capacity = 16;
 
     // calloc'd: the pages of a small file's filter that no bit lands in stay unmapped.
     std::unique_ptr<std::uint64_t, free_words> filter_;
     std::size_t block_mask_ = 0;  // the filter's 64-byte blocks, minus one
     std::unordered_map<digest, std::size_t, digest_hash> lines_;  // 0: not seen in pass two
+    std::array<digest, waiting_capacity> waiting_{};
+    std::size_t waiting_count_ = 0;
+    std::size_t waiting_oldest_ = 0;
 };
 
 /// A file's data records as checked user rows, in file order: blank lines are counted and
