@@ -8,7 +8,9 @@
 #include <emmintrin.h>
 #endif
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -54,6 +56,44 @@ std::size_t run_length(const char* first, const char* last, char extra,
     return static_cast<std::size_t>(p - first);
 }
 
+// Where the bytes that end plain field text sit among the 64 at `bytes`, one bit per byte:
+// quote, CR and LF in `quoted`; those and the delimiter in `unquoted`.
+struct stop_masks {
+    std::uint64_t unquoted = 0;
+    std::uint64_t quoted = 0;
+};
+
+stop_masks find_stop_masks(const char* bytes, char delimiter) {
+    stop_masks found;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i cr = _mm_set1_epi8('\r');
+    const __m128i lf = _mm_set1_epi8('\n');
+    const __m128i other = _mm_set1_epi8(delimiter);
+    const auto bits = [](__m128i lanes, int offset) {
+        return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(lanes)))
+               << offset;
+    };
+    for (int offset = 0; offset < 64; offset += 16) {
+        const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + offset));
+        const __m128i quoted =
+            _mm_or_si128(_mm_cmpeq_epi8(chunk, quote),
+                         _mm_or_si128(_mm_cmpeq_epi8(chunk, cr), _mm_cmpeq_epi8(chunk, lf)));
+        found.quoted |= bits(quoted, offset);
+        found.unquoted |= bits(_mm_or_si128(quoted, _mm_cmpeq_epi8(chunk, other)), offset);
+    }
+#else
+    for (int i = 0; i < 64; ++i) {
+        const char c = bytes[i];
+        const std::uint64_t bit = std::uint64_t{1} << i;
+        const bool quoted = c == '"' || c == '\r' || c == '\n';
+        found.quoted |= quoted ? bit : 0;
+        found.unquoted |= quoted || c == delimiter ? bit : 0;
+    }
+#endif
+    return found;
+}
+
 }  // namespace
 
 std::string_view csv_record::field(std::size_t index) const {
@@ -79,6 +119,8 @@ csv_reader::csv_reader(const std::filesystem::path& path, csv_options options)
         stops_.quoted[c] = true;
     }
     stops_.unquoted[static_cast<unsigned char>(options_.delimiter)] = true;
+    plain_path_ =
+        options_.delimiter != '"' && options_.delimiter != '\r' && options_.delimiter != '\n';
 
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) {
@@ -100,6 +142,7 @@ bool csv_reader::refill() {
     while (!eof_ && begin_ == end_) {
         read_chunk();
     }
+    block_ = {end_, 0, 0};  // no block found yet: one past the chunk never matches
     return begin_ != end_;
 }
 
@@ -174,31 +217,123 @@ void csv_reader::finish_field(csv_record& record) {
     record.ends_.push_back(record.text_.size());
 }
 
-bool csv_reader::next_plain(csv_record& record) {
-    if (last_was_cr_) {
-        return false;  // the LF of a CRLF may come first
+// What follows a field on the plain path: anything else (a CR, a doubled quote, the end of
+// the chunk) leaves the record to the state machine.
+enum class field_ending : std::uint8_t { delimiter, line_feed, other };
+
+// Finds, for the plain path, the bytes that end field text in one chunk. The caller works on
+// a copy: held in the reader, its fields would be reloaded after every byte appended to a
+// record, since a char store may alias anything.
+class csv_reader::stop_finder {
+public:
+    // A field's text, and the offset and kind of the byte after it.
+    struct field {
+        std::size_t begin = 0;
+        std::size_t end = 0;
+        std::size_t stop = 0;
+        field_ending ending = field_ending::other;
+    };
+
+    stop_finder(const char* data, std::size_t end, char delimiter, const block_bits& block)
+        : data_(data),
+          end_(end),
+          delimiter_(static_cast<unsigned char>(delimiter)),
+          block_(block) {}
+
+    const block_bits& block() const { return block_; }
+
+    /// The field from offset `from`: unquoted text, or quoted text without quotes or line
+    /// breaks inside. Nothing for anything else.
+    std::optional<field> find_field(std::size_t from) {
+        const std::size_t stop = next_stop(from, &block_bits::unquoted);
+        if (stop == end_ || data_[stop] != '"') {
+            return field{from, stop, stop, ending_at(stop)};
+        }
+        if (stop != from) {
+            return std::nullopt;  // a stray quote inside unquoted text
+        }
+        const std::size_t close = next_stop(from + 1, &block_bits::quoted);
+        if (close == end_ || data_[close] != '"') {
+            return std::nullopt;  // a line break inside the quotes, or the chunk ends first
+        }
+        return field{from + 1, close, close + 1, ending_at(close + 1)};
     }
-    const char* const first = data_ + begin_;
-    const char* const last = data_ + end_;
-    const char* field = first;
+
+private:
+    field_ending ending_at(std::size_t offset) const {
+        if (offset == end_) {
+            return field_ending::other;  // the chunk ends before the record does
+        }
+        const unsigned c = static_cast<unsigned char>(data_[offset]);
+        return c == delimiter_ ? field_ending::delimiter
+               : c == '\n'     ? field_ending::line_feed
+                               : field_ending::other;
+    }
+
+    // The offset of the first byte at or after `from` that `stops` marks, or end_.
+    std::size_t next_stop(std::size_t from, std::uint64_t block_bits::*stops) {
+        while (from < end_) {
+            // Unsigned: an offset before the block wraps around to far past it.
+            if (from - block_.offset >= 64) {
+                find_stops(from & ~std::size_t{63});  // each byte looked at once
+            }
+            const std::uint64_t ahead = block_.*stops >> (from - block_.offset);
+            if (ahead != 0) {
+                return from + static_cast<std::size_t>(std::countr_zero(ahead));
+            }
+            from = block_.offset + 64;
+        }
+        return end_;
+    }
+
+    void find_stops(std::size_t offset) {
+        const std::size_t size = std::min<std::size_t>(64, end_ - offset);
+        const char* bytes = data_ + offset;
+        char padded[64] = {};
+        if (size < 64) {
+            std::memcpy(padded, bytes, size);  // the chunk ends within the block
+            bytes = padded;
+        }
+        const stop_masks found = find_stop_masks(bytes, static_cast<char>(delimiter_));
+        const std::uint64_t inside =
+            size == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << size) - 1;
+        block_ = {offset, found.unquoted & inside, found.quoted & inside};
+    }
+
+    const char* data_;
+    std::size_t end_;
+    // Not a char: a byte spilled to the stack and read back as a word stalled every record.
+    unsigned delimiter_;
+    block_bits block_;
+};
+
+bool csv_reader::next_plain(csv_record& record) {
+    if (!plain_path_ || last_was_cr_) {
+        return false;  // after a CR, the LF of a CRLF may come first
+    }
+    stop_finder finder(data_, end_, options_.delimiter, block_);
+    const std::size_t limit = options_.max_record_bytes;
+    std::size_t next_field = begin_;
     for (;;) {
-        const char* stop = field + run_length(field, last, options_.delimiter, stops_.unquoted);
-        if (stop == last || (*stop != options_.delimiter && *stop != '\n')) {
-            record.clear(line_);  // a quote, a CR, or the end of the chunk
+        const auto field = finder.find_field(next_field);
+        if (!field || field->ending == field_ending::other) {
+            record.clear(line_);  // a doubled quote, a CR, or the end of the chunk
             return false;
         }
-        record.text_.append(field, stop);
-        finish_field(record);
-        field = stop + 1;
-        if (*stop == '\n') {
+        record.text_.append(data_ + field->begin, data_ + field->end);
+        // The slow path marks a record that reaches the size limit; only it does.
+        if (record.text_.size() + record.ends_.size() >= limit) {
+            record.clear(line_);
+            return false;
+        }
+        record.ends_.push_back(record.text_.size());
+        next_field = field->stop + 1;
+        if (field->ending == field_ending::line_feed) {
             break;
         }
     }
-    if (record.text_.size() + record.ends_.size() > options_.max_record_bytes) {
-        record.clear(line_);
-        return false;
-    }
-    consume(static_cast<std::size_t>(field - first));
+    block_ = finder.block();
+    consume(next_field - begin_);
     ++line_;
     return true;
 }

@@ -199,7 +199,7 @@ bool row_source::next(user_row& row) {
     have_ahead_ = read_record(ahead_);
     ahead_is_fragment_ = have_ahead_ && looks_like_fragment(ahead_, layout_.columns, rules_);
 
-    row = make_user_row(current_, layout_.columns, index_++, rules_);
+    fill_user_row(row, current_, layout_.columns, index_++, rules_);
     mark_cut_records(row);
     previous_line_ = current_.line();
     if (row.verdict || row.email.empty()) {

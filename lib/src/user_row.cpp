@@ -130,12 +130,10 @@ void check_fields(user_row& row, const csv_record& record, const column_map& col
         }
     }
 
-    email_check checked = normalise_email(email, rules.letter_case);
-    row.email = std::move(checked.email);
-    if (checked.problem) {
+    if (auto problem = normalise_email(email, rules.letter_case, row.email)) {
         // What is in the email column is not an address: it may be a password that slipped
         // into the wrong column, so it is not repeated anywhere.
-        return mark_untrusted(row, std::move(*checked.problem));
+        return mark_untrusted(row, std::move(*problem));
     }
     if (password.empty()) {
         return mark_invalid(row, "empty password");
@@ -230,6 +228,18 @@ user_row make_user_row(const csv_record& record, const column_map& columns, std:
     row.line = record.line();
     check_fields(row, record, columns, rules);
     return row;
+}
+
+void fill_user_row(user_row& row, const csv_record& record, const column_map& columns,
+                   std::size_t index, const row_rules& rules) {
+    row.index = index;
+    row.line = record.line();
+    row.email.clear();
+    row.password.wipe();
+    row.params.clear();
+    row.verdict.reset();
+    row.detail.clear();
+    check_fields(row, record, columns, rules);
 }
 
 bool looks_like_fragment(const csv_record& record, const column_map& columns,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -90,8 +91,24 @@ public:
     text_encoding encoding() const { return encoding_; }
 
 private:
-    /// Reads a record that is one line of unquoted fields ending in LF within the current
-    /// chunk, as most are, without the state machine. False, consuming nothing, otherwise.
+    // Bytes that end a run of plain field text, outside and inside quotes.
+    struct stop_bytes {
+        std::array<bool, 256> unquoted{};
+        std::array<bool, 256> quoted{};
+    };
+
+    // Where those bytes sit in the 64 bytes of the chunk from `offset`, one bit per byte:
+    // found once per block and shared by the records in it.
+    struct block_bits {
+        std::size_t offset = 0;
+        std::uint64_t unquoted = 0;
+        std::uint64_t quoted = 0;
+    };
+    class stop_finder;
+
+    /// Reads a record that is one line ending in LF within the current chunk, its fields
+    /// unquoted or quoted without quotes or line breaks inside, as most are, without the state
+    /// machine. False, consuming nothing, otherwise.
     bool next_plain(csv_record& record);
     bool refill();
     void read_chunk();
@@ -100,12 +117,6 @@ private:
     std::string_view skip_byte_order_mark(std::string_view raw);
     void append(csv_record& record, std::string_view text);
     void finish_field(csv_record& record);
-
-    // Bytes that end a run of plain field text, outside and inside quotes.
-    struct stop_bytes {
-        std::array<bool, 256> unquoted{};
-        std::array<bool, 256> quoted{};
-    };
 
     int fd_ = -1;
     csv_options options_;
@@ -119,6 +130,10 @@ private:
     std::size_t bytes_read_ = 0;
     std::size_t line_ = 1;
     stop_bytes stops_;
+    block_bits block_;
+    // Off when the delimiter is a quote or a line break, which the plain path cannot tell
+    // from the bytes it stands for.
+    bool plain_path_ = true;
     bool last_was_cr_ = false;
     bool eof_ = false;
     bool first_chunk_ = true;

@@ -22,6 +22,10 @@ struct email_check {
 /// `text` must be valid UTF-8.
 email_check normalise_email(std::string_view text, email_case letter_case);
 
+/// The same, writing the email into `email` (reusing its storage) and returning the problem.
+std::optional<std::string> normalise_email(std::string_view text, email_case letter_case,
+                                           std::string& email);
+
 namespace detail {
 
 /// normalise_email without its fast path for short ASCII emails: the reference that tests
