@@ -63,13 +63,14 @@ struct stop_masks {
     std::uint64_t quoted = 0;
 };
 
-stop_masks find_stop_masks(const char* bytes, char delimiter) {
+// `delimiters`: the delimiter in each of eight bytes.
+stop_masks find_stop_masks(const char* bytes, std::uint64_t delimiters) {
     stop_masks found;
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i cr = _mm_set1_epi8('\r');
     const __m128i lf = _mm_set1_epi8('\n');
-    const __m128i other = _mm_set1_epi8(delimiter);
+    const __m128i other = _mm_set1_epi64x(static_cast<long long>(delimiters));
     const auto bits = [](__m128i lanes, int offset) {
         return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(lanes)))
                << offset;
@@ -88,7 +89,7 @@ stop_masks find_stop_masks(const char* bytes, char delimiter) {
         const std::uint64_t bit = std::uint64_t{1} << i;
         const bool quoted = c == '"' || c == '\r' || c == '\n';
         found.quoted |= quoted ? bit : 0;
-        found.unquoted |= quoted || c == delimiter ? bit : 0;
+        found.unquoted |= quoted || c == static_cast<char>(delimiters) ? bit : 0;
     }
 #endif
     return found;
@@ -237,7 +238,7 @@ public:
     stop_finder(const char* data, std::size_t end, char delimiter, const block_bits& block)
         : data_(data),
           end_(end),
-          delimiter_(static_cast<unsigned char>(delimiter)),
+          delimiters_(0x0101010101010101ULL * static_cast<unsigned char>(delimiter)),
           block_(block) {}
 
     const block_bits& block() const { return block_; }
@@ -265,9 +266,9 @@ private:
             return field_ending::other;  // the chunk ends before the record does
         }
         const unsigned c = static_cast<unsigned char>(data_[offset]);
-        return c == delimiter_ ? field_ending::delimiter
-               : c == '\n'     ? field_ending::line_feed
-                               : field_ending::other;
+        return c == (delimiters_ & 0xFF) ? field_ending::delimiter
+               : c == '\n'               ? field_ending::line_feed
+                                         : field_ending::other;
     }
 
     // The offset of the first byte at or after `from` that `stops` marks, or end_.
@@ -294,7 +295,7 @@ private:
             std::memcpy(padded, bytes, size);  // the chunk ends within the block
             bytes = padded;
         }
-        const stop_masks found = find_stop_masks(bytes, static_cast<char>(delimiter_));
+        const stop_masks found = find_stop_masks(bytes, delimiters_);
         const std::uint64_t inside =
             size == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << size) - 1;
         block_ = {offset, found.unquoted & inside, found.quoted & inside};
@@ -302,8 +303,9 @@ private:
 
     const char* data_;
     std::size_t end_;
-    // Not a char: a byte spilled to the stack and read back as a word stalled every record.
-    unsigned delimiter_;
+    // The delimiter in each of eight bytes rather than a char: a byte spilled to the stack
+    // and read back as a word stalled every record.
+    std::uint64_t delimiters_;
     block_bits block_;
 };
 
