@@ -56,6 +56,23 @@ TEST_CASE("rows come in file order; blank lines are counted; repeats are duplica
     CHECK(blank_lines == 2);
 }
 
+TEST_CASE("first_seen_emails keeps every candidate as its table grows") {
+    first_seen_emails seen(0);
+    const auto email = [](std::size_t n) { return std::to_string(n) + "u@example.com"; };
+    constexpr std::size_t repeated = 5000;  // several times the table's first size
+    for (int pass = 0; pass < 2; ++pass) {
+        for (std::size_t n = 0; n < repeated; ++n) {
+            seen.note(email(n));
+        }
+    }
+    CHECK(seen.candidates() >= repeated);
+    for (std::size_t n = 0; n < repeated; ++n) {
+        CHECK(seen.first_line(email(n), n + 2) == n + 2);
+        CHECK(seen.first_line(email(n), repeated + n + 2) == n + 2);
+    }
+    CHECK(seen.first_line("new@example.com", 7) == 7);
+}
+
 TEST_CASE("first_seen_emails finds every repeat while holding only the likely ones") {
     first_seen_emails seen(0);
     const auto email = [](std::size_t n) { return "user" + std::to_string(n) + "@example.com"; };

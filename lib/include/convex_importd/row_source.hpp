@@ -3,11 +3,10 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 #include "convex_importd/csv_reader.hpp"
 #include "convex_importd/file_layout.hpp"
@@ -36,7 +35,7 @@ public:
     /// Emails that may repeat, kept for the second pass (for tests and benchmarks).
     std::size_t candidates() {
         insert_waiting();
-        return lines_.size();
+        return candidate_count_;
     }
 
 private:
@@ -45,11 +44,15 @@ private:
         std::uint64_t low = 0;
         bool operator==(const digest&) const = default;
     };
-    struct digest_hash {
-        std::size_t operator()(const digest& d) const { return d.low; }
+    // One candidate of the open-addressing table.
+    struct slot {
+        digest key;
+        std::size_t line = 0;  // 0: not seen in pass two yet
+        bool used = false;
     };
-    struct free_words {
-        void operator()(std::uint64_t* words) const { std::free(words); }
+    struct unmap_filter {
+        std::size_t length;
+        void operator()(void* base) const;
     };
 
     static digest digest_of(std::string_view email);
@@ -57,15 +60,22 @@ private:
     bool filter_insert(const digest& d);
     void insert(const digest& d);
     void insert_waiting();
+    slot& slot_of(const digest& d);
+    void grow_slots();
 
     // A filter block is a cache miss (and often a TLB miss) away; noted digests wait here,
     // their blocks prefetched, so that several misses are in flight at once.
     static constexpr std::size_t waiting_capacity = 16;
 
-    // calloc'd: the pages of a small file's filter that no bit lands in stay unmapped.
-    std::unique_ptr<std::uint64_t, free_words> filter_;
+    // Anonymous memory, zero until written: the pages of a small file's filter that no bit
+    // lands in stay unmapped.
+    std::unique_ptr<void, unmap_filter> mapping_;
+    std::uint64_t* filter_ = nullptr;
     std::size_t block_mask_ = 0;  // the filter's 64-byte blocks, minus one
-    std::unordered_map<digest, std::size_t, digest_hash> lines_;  // 0: not seen in pass two
+    // The candidates, by open addressing: a power of two in size, at most half full, so a
+    // lookup (one per row in pass two) is a mask and a probe or two.
+    std::vector<slot> slots_;
+    std::size_t candidate_count_ = 0;
     std::array<digest, waiting_capacity> waiting_{};
     std::size_t waiting_count_ = 0;
     std::size_t waiting_oldest_ = 0;
