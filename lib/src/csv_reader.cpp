@@ -20,6 +20,8 @@ namespace convex_importd {
 namespace {
 
 constexpr std::size_t chunk_bytes = 1 << 18;
+// Ends each field in the text of a record that the state machine reads.
+constexpr char unit_separator = '\x1F';
 constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
 constexpr std::string_view utf16le_bom = "\xFF\xFE";
 constexpr std::string_view utf16be_bom = "\xFE\xFF";
@@ -97,18 +99,13 @@ stop_masks find_stop_masks(const char* bytes, std::uint64_t delimiters) {
 
 }  // namespace
 
-std::string_view csv_record::field(std::size_t index) const {
-    const std::size_t begin = index == 0 ? 0 : ends_[index - 1];
-    return std::string_view(text_).substr(begin, ends_[index] - begin);
-}
-
 csv_record::~csv_record() {
     OPENSSL_cleanse(text_.data(), text_.size());
 }
 
 void csv_record::clear(std::size_t line) {
     text_.clear();
-    ends_.clear();
+    spans_.clear();
     line_ = line;
     oversized_ = false;
 }
@@ -120,8 +117,8 @@ csv_reader::csv_reader(const std::filesystem::path& path, csv_options options)
         stops_.quoted[c] = true;
     }
     stops_.unquoted[static_cast<unsigned char>(options_.delimiter)] = true;
-    plain_path_ =
-        options_.delimiter != '"' && options_.delimiter != '\r' && options_.delimiter != '\n';
+    const auto delimiter = static_cast<unsigned char>(options_.delimiter);
+    plain_path_ = delimiter < 0x80 && delimiter != '"' && delimiter != '\r' && delimiter != '\n';
 
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) {
@@ -209,13 +206,16 @@ void csv_reader::append(csv_record& record, std::string_view text) {
 }
 
 // Each field counts one byte towards the size limit besides its text, so that a line of
-// millions of delimiters cannot grow the field list without bound.
+// millions of delimiters cannot grow the field list without bound: the unit separator that
+// ends it in the text.
 void csv_reader::finish_field(csv_record& record) {
-    if (record.text_.size() + record.ends_.size() >= options_.max_record_bytes) {
+    if (record.text_.size() >= options_.max_record_bytes) {
         record.oversized_ = true;
         return;
     }
-    record.ends_.push_back(record.text_.size());
+    const std::size_t begin = record.spans_.empty() ? 0 : record.spans_.back().end + 1;
+    record.spans_.push_back({begin, record.text_.size()});
+    record.text_.push_back(unit_separator);
 }
 
 // What follows a field on the plain path: anything else (a CR, a doubled quote, the end of
@@ -315,25 +315,28 @@ bool csv_reader::next_plain(csv_record& record) {
     }
     stop_finder finder(data_, end_, options_.delimiter, block_);
     const std::size_t limit = options_.max_record_bytes;
+    // The fields are found first and the line copied once; they point into the copy.
     std::size_t next_field = begin_;
+    std::size_t counted = 0;  // as the state machine counts towards the size limit
     for (;;) {
         const auto field = finder.find_field(next_field);
         if (!field || field->ending == field_ending::other) {
             record.clear(line_);  // a doubled quote, a CR, or the end of the chunk
             return false;
         }
-        record.text_.append(data_ + field->begin, data_ + field->end);
-        // The slow path marks a record that reaches the size limit; only it does.
-        if (record.text_.size() + record.ends_.size() >= limit) {
+        // The state machine marks a record that reaches the size limit; only it does.
+        if (counted + field->end - field->begin >= limit) {
             record.clear(line_);
             return false;
         }
-        record.ends_.push_back(record.text_.size());
+        counted += field->end - field->begin + 1;
+        record.spans_.push_back({field->begin - begin_, field->end - begin_});
         next_field = field->stop + 1;
         if (field->ending == field_ending::line_feed) {
             break;
         }
     }
+    record.text_.assign(data_ + begin_, next_field - 1 - begin_);
     block_ = finder.block();
     consume(next_field - begin_);
     ++line_;

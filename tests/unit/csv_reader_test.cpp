@@ -196,8 +196,8 @@ std::string tricky_records(std::size_t rows, std::string_view line_end) {
     };
     std::string text;
     for (std::size_t row = 0; row < rows; ++row) {
-        const std::size_t fields = random(5);  // 0: a blank line
-        for (std::size_t field = 0; field < fields; ++field) {
+        const std::size_t width = random(5);  // 0: a blank line
+        for (std::size_t field = 0; field < width; ++field) {
             text += field == 0 ? "" : ",";
             text += pieces[random(pieces.size())];
         }

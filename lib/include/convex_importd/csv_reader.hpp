@@ -28,10 +28,15 @@ public:
     ~csv_record();  // wipes the text: it may hold a password
 
     std::size_t line() const { return line_; }
-    std::size_t size() const { return ends_.size(); }
-    std::string_view field(std::size_t index) const;
+    std::size_t size() const { return spans_.size(); }
+    std::string_view field(std::size_t index) const {
+        const span& found = spans_[index];
+        return std::string_view(text_).substr(found.begin, found.end - found.begin);
+    }
 
-    /// Every field's text, one after the other.
+    /// Every field's text, in order, each followed or enclosed by ASCII bytes that belong to
+    /// no field (delimiters, quotes, separators): the text is valid UTF-8 exactly when every
+    /// field is. Never longer than the reader's size limit.
     std::string_view text() const { return text_; }
 
     /// True when the record passed the reader's size limit; its fields are then truncated.
@@ -43,20 +48,27 @@ public:
         if (oversized_) {
             return false;
         }
-        if (ends_.size() > 1) {
-            return text_.empty();
+        if (spans_.size() > 1) {
+            return std::all_of(spans_.begin(), spans_.end(),
+                               [](const span& s) { return s.begin == s.end; });
         }
-        return std::all_of(text_.begin(), text_.end(),
-                           [](char c) { return c == ' ' || c == '\t'; });
+        const std::string_view only = spans_.empty() ? std::string_view() : field(0);
+        return std::all_of(only.begin(), only.end(), [](char c) { return c == ' ' || c == '\t'; });
     }
 
 private:
     friend class csv_reader;
 
+    // Where a field's text lies in text_.
+    struct span {
+        std::size_t begin = 0;
+        std::size_t end = 0;
+    };
+
     void clear(std::size_t line);
 
     std::string text_;
-    std::vector<std::size_t> ends_;
+    std::vector<span> spans_;
     std::size_t line_ = 0;
     bool oversized_ = false;
 };
@@ -132,7 +144,8 @@ private:
     stop_bytes stops_;
     block_bits block_;
     // Off when the delimiter is a quote or a line break, which the plain path cannot tell
-    // from the bytes it stands for.
+    // from the bytes it stands for, or not ASCII, which would spoil the record's text for
+    // UTF-8 checks.
     bool plain_path_ = true;
     bool last_was_cr_ = false;
     bool eof_ = false;
