@@ -63,6 +63,7 @@ std::size_t run_length(const char* first, const char* last, char extra,
 struct stop_masks {
     std::uint64_t unquoted = 0;
     std::uint64_t quoted = 0;
+    bool non_ascii = false;  // any byte of the 64 above 0x7F
 };
 
 // `delimiters`: the delimiter in each of eight bytes.
@@ -77,14 +78,17 @@ stop_masks find_stop_masks(const char* bytes, std::uint64_t delimiters) {
         return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(lanes)))
                << offset;
     };
+    __m128i high = _mm_setzero_si128();
     for (int offset = 0; offset < 64; offset += 16) {
         const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + offset));
+        high = _mm_or_si128(high, chunk);
         const __m128i quoted =
             _mm_or_si128(_mm_cmpeq_epi8(chunk, quote),
                          _mm_or_si128(_mm_cmpeq_epi8(chunk, cr), _mm_cmpeq_epi8(chunk, lf)));
         found.quoted |= bits(quoted, offset);
         found.unquoted |= bits(_mm_or_si128(quoted, _mm_cmpeq_epi8(chunk, other)), offset);
     }
+    found.non_ascii = _mm_movemask_epi8(high) != 0;
 #else
     for (int i = 0; i < 64; ++i) {
         const char c = bytes[i];
@@ -92,6 +96,7 @@ stop_masks find_stop_masks(const char* bytes, std::uint64_t delimiters) {
         const bool quoted = c == '"' || c == '\r' || c == '\n';
         found.quoted |= quoted ? bit : 0;
         found.unquoted |= quoted || c == static_cast<char>(delimiters) ? bit : 0;
+        found.non_ascii = found.non_ascii || static_cast<unsigned char>(c) >= 0x80;
     }
 #endif
     return found;
@@ -106,6 +111,7 @@ csv_record::~csv_record() {
 void csv_record::clear(std::size_t line) {
     text_.clear();
     spans_.clear();
+    known_ascii_ = false;
     line_ = line;
     oversized_ = false;
 }
@@ -140,7 +146,7 @@ bool csv_reader::refill() {
     while (!eof_ && begin_ == end_) {
         read_chunk();
     }
-    block_ = {end_, 0, 0};  // no block found yet: one past the chunk never matches
+    block_ = {end_, 0, 0, false};  // no block found yet: one past the chunk never matches
     return begin_ != end_;
 }
 
@@ -243,6 +249,10 @@ public:
 
     const block_bits& block() const { return block_; }
 
+    /// Whether a block the finder looked at (and so perhaps the record) holds a byte that is
+    /// not ASCII.
+    bool saw_non_ascii() const { return saw_non_ascii_; }
+
     /// The field from offset `from`: unquoted text, or quoted text without quotes or line
     /// breaks inside. Nothing for anything else.
     std::optional<field> find_field(std::size_t from) {
@@ -298,7 +308,8 @@ private:
         const stop_masks found = find_stop_masks(bytes, delimiters_);
         const std::uint64_t inside =
             size == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << size) - 1;
-        block_ = {offset, found.unquoted & inside, found.quoted & inside};
+        block_ = {offset, found.unquoted & inside, found.quoted & inside, found.non_ascii};
+        saw_non_ascii_ = saw_non_ascii_ || found.non_ascii;
     }
 
     const char* data_;
@@ -307,6 +318,8 @@ private:
     // and read back as a word stalled every record.
     std::uint64_t delimiters_;
     block_bits block_;
+    // Starts with the block the finder is given: a record that starts there has bytes in it.
+    bool saw_non_ascii_ = block_.non_ascii;
 };
 
 bool csv_reader::next_plain(csv_record& record) {
@@ -337,6 +350,7 @@ bool csv_reader::next_plain(csv_record& record) {
         }
     }
     record.text_.assign(data_ + begin_, next_field - 1 - begin_);
+    record.known_ascii_ = !finder.saw_non_ascii();
     block_ = finder.block();
     consume(next_field - begin_);
     ++line_;

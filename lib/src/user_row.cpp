@@ -108,7 +108,7 @@ void check_fields(user_row& row, const csv_record& record, const column_map& col
     if (record.oversized()) {
         return mark_untrusted(row, "record longer than the size limit");
     }
-    if (!valid_utf8(record.text())) {
+    if (!record.known_ascii() && !valid_utf8(record.text())) {
         return mark_untrusted(row, "not valid UTF-8");
     }
     const std::size_t needed = std::max(columns.email, columns.password) + 1;
@@ -116,7 +116,9 @@ void check_fields(user_row& row, const csv_record& record, const column_map& col
         return mark_untrusted(row, std::to_string(record.size()) + " fields, expected " +
                                        std::to_string(columns.header_fields));
     }
-    if (const std::size_t used = fields_in_use(record); used > columns.header_fields) {
+    // Only a record wider than the header can use more fields than it: most skip the count.
+    const bool wider = record.size() > columns.header_fields;
+    if (const std::size_t used = wider ? fields_in_use(record) : 0; used > columns.header_fields) {
         // A delimiter inside an unquoted value (a comma in a password) shifts every later
         // field; sending what lands in the password column would sign up a wrong password.
         return mark_untrusted(row, std::to_string(used) + " fields, expected " +
@@ -138,7 +140,8 @@ void check_fields(user_row& row, const csv_record& record, const column_map& col
     if (password.empty()) {
         return mark_invalid(row, "empty password");
     }
-    if (utf16_length(password) < rules.min_password_length) {
+    const std::size_t length = record.known_ascii() ? password.size() : utf16_length(password);
+    if (length < rules.min_password_length) {
         return mark_invalid(row, "password shorter than " +
                                      std::to_string(rules.min_password_length) + " characters");
     }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "convex_importd/email.hpp"
 #include "test_files.hpp"
 
 using namespace convex_importd;
@@ -25,6 +26,7 @@ std::vector<read_record> read_text(std::string_view text, csv_options options = 
     csv_record record;
     std::vector<read_record> records;
     while (reader.next(record)) {
+        CHECK((!record.known_ascii() || is_ascii(record.text())));  // the flag never lies
         read_record copy{record.line(), {}, record.oversized()};
         for (std::size_t i = 0; i < record.size(); ++i) {
             copy.fields.emplace_back(record.field(i));

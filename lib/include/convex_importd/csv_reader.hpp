@@ -39,6 +39,10 @@ public:
     /// field is. Never longer than the reader's size limit.
     std::string_view text() const { return text_; }
 
+    /// True when the reader saw that every byte of the record is ASCII, which spares the
+    /// checks of UTF-8 a look at it; false says nothing.
+    bool known_ascii() const { return known_ascii_; }
+
     /// True when the record passed the reader's size limit; its fields are then truncated.
     bool oversized() const { return oversized_; }
 
@@ -71,6 +75,7 @@ private:
     std::vector<span> spans_;
     std::size_t line_ = 0;
     bool oversized_ = false;
+    bool known_ascii_ = false;
 };
 
 struct csv_options {
@@ -115,6 +120,7 @@ private:
         std::size_t offset = 0;
         std::uint64_t unquoted = 0;
         std::uint64_t quoted = 0;
+        bool non_ascii = false;  // any byte of the block above 0x7F
     };
     class stop_finder;
 
