@@ -244,27 +244,27 @@ void row_source::mark_cut_records(user_row& row) const {
                                     ", cut by a line break that is not quoted");
     } else if (ahead_is_fragment_) {
         mark_broken_record(row, "cut by a line break that is not quoted: line " +
-                                    std::to_string(ahead_.line()) + " looks like its rest");
+                                    std::to_string(ahead().line()) + " looks like its rest");
     }
 }
 
 bool row_source::next(user_row& row) {
     if (!started_) {
         started_ = true;
-        have_ahead_ = read_record(ahead_);
+        have_ahead_ = read_record(ahead());
     }
     if (!have_ahead_) {
         return false;
     }
 
-    std::swap(current_, ahead_);
+    current_ = 1 - current_;
     current_is_fragment_ = ahead_is_fragment_;
-    have_ahead_ = read_record(ahead_);
-    ahead_is_fragment_ = have_ahead_ && looks_like_fragment(ahead_, layout_.columns, rules_);
+    have_ahead_ = read_record(ahead());
+    ahead_is_fragment_ = have_ahead_ && looks_like_fragment(ahead(), layout_.columns, rules_);
 
-    fill_user_row(row, current_, layout_.columns, index_++, rules_);
+    fill_user_row(row, current(), layout_.columns, index_++, rules_);
     mark_cut_records(row);
-    previous_line_ = current_.line();
+    previous_line_ = current().line();
     if (row.verdict || row.email.empty()) {
         return true;
     }

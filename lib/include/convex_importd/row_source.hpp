@@ -100,12 +100,16 @@ public:
 private:
     bool read_record(csv_record& record);
     void mark_cut_records(user_row& row) const;
+    csv_record& current() { return records_[current_]; }
+    csv_record& ahead() { return records_[1 - current_]; }
+    const csv_record& ahead() const { return records_[1 - current_]; }
 
     csv_reader reader_;
     // One record of look-ahead: whether the next record is the cut-off rest of this one
-    // decides whether this one can be trusted.
-    csv_record current_;
-    csv_record ahead_;
+    // decides whether this one can be trusted. The two take turns rather than being swapped:
+    // moving a record's strings stalled every row.
+    std::array<csv_record, 2> records_;
+    std::size_t current_ = 0;
     bool started_ = false;
     bool have_ahead_ = false;
     bool current_is_fragment_ = false;
