@@ -194,31 +194,38 @@ bool candidate_email(const csv_record& record, const file_layout& layout, const 
     return !normalise_email(text, rules.letter_case, email);
 }
 
-// The first pass: every email that the second pass may look up.
-first_seen_emails note_emails(const std::filesystem::path& file, const file_layout& layout,
-                              const row_rules& rules) {
-    first_seen_emails seen(std::filesystem::file_size(file));
-    csv_reader reader(file, layout.csv);
-    skip_to_data(reader, layout);
-    csv_record record;
-    std::string email;
-    while (reader.next(record)) {
-        if (!record.blank() && candidate_email(record, layout, rules, email)) {
-            seen.note(email);
-        }
-    }
-    return seen;
-}
-
 }  // namespace
 
 row_source::row_source(const std::filesystem::path& file, const file_layout& layout,
-                       const row_rules& rules)
+                       const row_rules& rules, const stop_check& stopped)
     : reader_(file, layout.csv),
       layout_(layout),
       rules_(rules),
-      seen_(note_emails(file, layout, rules)) {
+      seen_(std::filesystem::file_size(file)) {
+    note_emails(file, stopped);
     blank_lines_ = skip_to_data(reader_, layout_);
+}
+
+// The first pass: every email that the second pass may look up, and the number of records.
+void row_source::note_emails(const std::filesystem::path& file, const stop_check& stopped) {
+    csv_reader reader(file, layout_.csv);
+    skip_to_data(reader, layout_);
+    csv_record record;
+    std::string email;
+    while (reader.next(record)) {
+        if (record.blank()) {
+            continue;
+        }
+        ++record_count_;
+        if (candidate_email(record, layout_, rules_, email)) {
+            seen_.note(email);
+        }
+        // A stop must not wait for the pass over a large file to end.
+        if (record_count_ % stop_check_interval == 0 && stopped && stopped()) {
+            stopped_ = true;
+            return;
+        }
+    }
 }
 
 bool row_source::read_record(csv_record& record) {
@@ -249,6 +256,9 @@ void row_source::mark_cut_records(user_row& row) const {
 }
 
 bool row_source::next(user_row& row) {
+    if (stopped_) {
+        return false;  // the first pass did not see every email
+    }
     if (!started_) {
         started_ = true;
         have_ahead_ = read_record(ahead());

@@ -127,3 +127,32 @@ TEST_CASE("a cut in the last column is caught too; short rows with an email are 
     CHECK_FALSE(short_rows[0].verdict);
     CHECK_FALSE(short_rows[1].verdict);
 }
+
+TEST_CASE("the first pass counts the records, blank lines left out, before the first row") {
+    testing::temp_folder folder;
+    const auto file = folder.write("in.csv",
+                                   "email,password\n"
+                                   "a@x.io,long-enough-1\n"
+                                   "\n"
+                                   "a@x.io,long-enough-2\n"
+                                   "not an email,long-enough-3\n");
+    const auto layout = find_layout(file, {});
+    row_source source(file, layout, {});
+    CHECK(source.records() == 3);
+}
+
+TEST_CASE("a stop ends the first pass, and then no row comes") {
+    std::string text = "email,password\n";
+    for (int n = 0; n < 10'000; ++n) {
+        text += std::to_string(n) + "u@x.io,long-enough\n";
+    }
+    testing::temp_folder folder;
+    const auto file = folder.write("in.csv", text);
+    const auto layout = find_layout(file, {});
+    int asked = 0;
+    row_source source(file, layout, {}, [&asked] { return ++asked == 2; });
+    CHECK(asked == 2);
+    CHECK(source.records() < 10'000);
+    user_row row;
+    CHECK_FALSE(source.next(row));
+}

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -84,20 +85,32 @@ private:
 /// A file's data records as checked user rows, in file order: blank lines are counted and
 /// skipped, a record cut in two by an unquoted line break makes both halves invalid, and a
 /// repeated email becomes a `duplicate` row naming the line it was first seen on (the first
-/// one wins). The constructor reads the whole file once to note its
-/// emails (see first_seen_emails); next() then streams it. Not thread-safe.
+/// one wins). The constructor reads the whole file once to note its emails (see
+/// first_seen_emails) and count its records, so that a fault in the file's structure throws
+/// before the first row; next() then streams it. Not thread-safe.
 class row_source {
 public:
-    row_source(const std::filesystem::path& file, const file_layout& layout,
-               const row_rules& rules);
+    /// Asked every few thousand records of the constructor's pass; true ends the pass, and
+    /// next() then gives no row.
+    using stop_check = std::function<bool()>;
+
+    row_source(const std::filesystem::path& file, const file_layout& layout, const row_rules& rules,
+               const stop_check& stopped = {});
 
     /// The next row; false at the end. Throws csv_error when the file's structure breaks.
     bool next(user_row& row);
+
+    /// The data records (blank lines left out): how many rows next() gives, known from the
+    /// start. Those read so far when a stop ended the first pass.
+    std::size_t records() const { return record_count_; }
 
     std::size_t blank_lines() const { return blank_lines_; }
     std::size_t bytes_read() const { return reader_.bytes_read(); }
 
 private:
+    static constexpr std::size_t stop_check_interval = 4096;
+
+    void note_emails(const std::filesystem::path& file, const stop_check& stopped);
     bool read_record(csv_record& record);
     void mark_cut_records(user_row& row) const;
     csv_record& current() { return records_[current_]; }
@@ -120,6 +133,8 @@ private:
     first_seen_emails seen_;
     std::size_t index_ = 0;
     std::size_t blank_lines_ = 0;
+    std::size_t record_count_ = 0;
+    bool stopped_ = false;
 };
 
 }  // namespace convex_importd
