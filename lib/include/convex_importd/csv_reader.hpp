@@ -36,7 +36,7 @@ public:
 
     /// Every field's text, in order, each followed or enclosed by ASCII bytes that belong to
     /// no field (delimiters, quotes, separators): the text is valid UTF-8 exactly when every
-    /// field is. Never longer than the reader's size limit.
+    /// field is.
     std::string_view text() const { return text_; }
 
     /// True when the reader saw that every byte of the record is ASCII, which spares the
