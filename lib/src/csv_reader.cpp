@@ -8,7 +8,9 @@
 #include <emmintrin.h>
 #endif
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -18,6 +20,8 @@ namespace convex_importd {
 namespace {
 
 constexpr std::size_t chunk_bytes = 1 << 18;
+// Ends each field in the text of a record that the state machine reads.
+constexpr char unit_separator = '\x1F';
 constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
 constexpr std::string_view utf16le_bom = "\xFF\xFE";
 constexpr std::string_view utf16be_bom = "\xFE\xFF";
@@ -54,12 +58,51 @@ std::size_t run_length(const char* first, const char* last, char extra,
     return static_cast<std::size_t>(p - first);
 }
 
-}  // namespace
+// Where the bytes that end plain field text sit among the 64 at `bytes`, one bit per byte:
+// quote, CR and LF in `quoted`; those and the delimiter in `unquoted`.
+struct stop_masks {
+    std::uint64_t unquoted = 0;
+    std::uint64_t quoted = 0;
+    bool non_ascii = false;  // any byte of the 64 above 0x7F
+};
 
-std::string_view csv_record::field(std::size_t index) const {
-    const std::size_t begin = index == 0 ? 0 : ends_[index - 1];
-    return std::string_view(text_).substr(begin, ends_[index] - begin);
+// `delimiters`: the delimiter in each of eight bytes.
+stop_masks find_stop_masks(const char* bytes, std::uint64_t delimiters) {
+    stop_masks found;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i cr = _mm_set1_epi8('\r');
+    const __m128i lf = _mm_set1_epi8('\n');
+    const __m128i other = _mm_set1_epi64x(static_cast<long long>(delimiters));
+    const auto bits = [](__m128i lanes, int offset) {
+        return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(lanes)))
+               << offset;
+    };
+    __m128i high = _mm_setzero_si128();
+    for (int offset = 0; offset < 64; offset += 16) {
+        const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + offset));
+        high = _mm_or_si128(high, chunk);
+        const __m128i quoted =
+            _mm_or_si128(_mm_cmpeq_epi8(chunk, quote),
+                         _mm_or_si128(_mm_cmpeq_epi8(chunk, cr), _mm_cmpeq_epi8(chunk, lf)));
+        found.quoted |= bits(quoted, offset);
+        found.unquoted |= bits(_mm_or_si128(quoted, _mm_cmpeq_epi8(chunk, other)), offset);
+    }
+    found.non_ascii = _mm_movemask_epi8(high) != 0;
+#else
+    for (int i = 0; i < 64; ++i) {
+        const char c = bytes[i];
+        const std::uint64_t bit = std::uint64_t{1} << i;
+        const bool quoted = c == '"' || c == '\r' || c == '\n';
+        found.quoted |= quoted ? bit : 0;
+        found.unquoted |= quoted || c == static_cast<char>(delimiters) ? bit : 0;
+        found.non_ascii = found.non_ascii || static_cast<unsigned char>(c) >= 0x80;
+    }
+#endif
+    return found;
 }
+
+}  // namespace
 
 csv_record::~csv_record() {
     OPENSSL_cleanse(text_.data(), text_.size());
@@ -67,7 +110,8 @@ csv_record::~csv_record() {
 
 void csv_record::clear(std::size_t line) {
     text_.clear();
-    ends_.clear();
+    spans_.clear();
+    known_ascii_ = false;
     line_ = line;
     oversized_ = false;
 }
@@ -79,6 +123,8 @@ csv_reader::csv_reader(const std::filesystem::path& path, csv_options options)
         stops_.quoted[c] = true;
     }
     stops_.unquoted[static_cast<unsigned char>(options_.delimiter)] = true;
+    const auto delimiter = static_cast<unsigned char>(options_.delimiter);
+    plain_path_ = delimiter < 0x80 && delimiter != '"' && delimiter != '\r' && delimiter != '\n';
 
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) {
@@ -100,6 +146,7 @@ bool csv_reader::refill() {
     while (!eof_ && begin_ == end_) {
         read_chunk();
     }
+    block_ = {end_, 0, 0, false};  // no block found yet: one past the chunk never matches
     return begin_ != end_;
 }
 
@@ -165,40 +212,147 @@ void csv_reader::append(csv_record& record, std::string_view text) {
 }
 
 // Each field counts one byte towards the size limit besides its text, so that a line of
-// millions of delimiters cannot grow the field list without bound.
+// millions of delimiters cannot grow the field list without bound: the unit separator that
+// ends it in the text.
 void csv_reader::finish_field(csv_record& record) {
-    if (record.text_.size() + record.ends_.size() >= options_.max_record_bytes) {
+    if (record.text_.size() >= options_.max_record_bytes) {
         record.oversized_ = true;
         return;
     }
-    record.ends_.push_back(record.text_.size());
+    const std::size_t begin = record.spans_.empty() ? 0 : record.spans_.back().end + 1;
+    record.spans_.push_back({begin, record.text_.size()});
+    record.text_.push_back(unit_separator);
 }
 
-bool csv_reader::next_plain(csv_record& record) {
-    if (last_was_cr_) {
-        return false;  // the LF of a CRLF may come first
+// What follows a field on the plain path: anything else (a CR, a doubled quote, the end of
+// the chunk) leaves the record to the state machine.
+enum class field_ending : std::uint8_t { delimiter, line_feed, other };
+
+// Finds, for the plain path, the bytes that end field text in one chunk. The caller works on
+// a copy: held in the reader, its fields would be reloaded after every byte appended to a
+// record, since a char store may alias anything.
+class csv_reader::stop_finder {
+public:
+    // A field's text, and the offset and kind of the byte after it.
+    struct field {
+        std::size_t begin = 0;
+        std::size_t end = 0;
+        std::size_t stop = 0;
+        field_ending ending = field_ending::other;
+    };
+
+    stop_finder(const char* data, std::size_t end, char delimiter, const block_bits& block)
+        : data_(data),
+          end_(end),
+          delimiters_(0x0101010101010101ULL * static_cast<unsigned char>(delimiter)),
+          block_(block) {}
+
+    const block_bits& block() const { return block_; }
+
+    /// Whether a block the finder looked at (and so perhaps the record) holds a byte that is
+    /// not ASCII.
+    bool saw_non_ascii() const { return saw_non_ascii_; }
+
+    /// The field from offset `from`: unquoted text, or quoted text without quotes or line
+    /// breaks inside. Nothing for anything else.
+    std::optional<field> find_field(std::size_t from) {
+        const std::size_t stop = next_stop(from, &block_bits::unquoted);
+        if (stop == end_ || data_[stop] != '"') {
+            return field{from, stop, stop, ending_at(stop)};
+        }
+        if (stop != from) {
+            return std::nullopt;  // a stray quote inside unquoted text
+        }
+        const std::size_t close = next_stop(from + 1, &block_bits::quoted);
+        if (close == end_ || data_[close] != '"') {
+            return std::nullopt;  // a line break inside the quotes, or the chunk ends first
+        }
+        return field{from + 1, close, close + 1, ending_at(close + 1)};
     }
-    const char* const first = data_ + begin_;
-    const char* const last = data_ + end_;
-    const char* field = first;
+
+private:
+    field_ending ending_at(std::size_t offset) const {
+        if (offset == end_) {
+            return field_ending::other;  // the chunk ends before the record does
+        }
+        const unsigned c = static_cast<unsigned char>(data_[offset]);
+        return c == (delimiters_ & 0xFF) ? field_ending::delimiter
+               : c == '\n'               ? field_ending::line_feed
+                                         : field_ending::other;
+    }
+
+    // The offset of the first byte at or after `from` that `stops` marks, or end_.
+    std::size_t next_stop(std::size_t from, std::uint64_t block_bits::*stops) {
+        while (from < end_) {
+            // Unsigned: an offset before the block wraps around to far past it.
+            if (from - block_.offset >= 64) {
+                find_stops(from & ~std::size_t{63});  // each byte looked at once
+            }
+            const std::uint64_t ahead = block_.*stops >> (from - block_.offset);
+            if (ahead != 0) {
+                return from + static_cast<std::size_t>(std::countr_zero(ahead));
+            }
+            from = block_.offset + 64;
+        }
+        return end_;
+    }
+
+    void find_stops(std::size_t offset) {
+        const std::size_t size = std::min<std::size_t>(64, end_ - offset);
+        const char* bytes = data_ + offset;
+        char padded[64] = {};
+        if (size < 64) {
+            std::memcpy(padded, bytes, size);  // the chunk ends within the block
+            bytes = padded;
+        }
+        const stop_masks found = find_stop_masks(bytes, delimiters_);
+        const std::uint64_t inside =
+            size == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << size) - 1;
+        block_ = {offset, found.unquoted & inside, found.quoted & inside, found.non_ascii};
+        saw_non_ascii_ = saw_non_ascii_ || found.non_ascii;
+    }
+
+    const char* data_;
+    std::size_t end_;
+    // The delimiter in each of eight bytes rather than a char: a byte spilled to the stack
+    // and read back as a word stalled every record.
+    std::uint64_t delimiters_;
+    block_bits block_;
+    // Starts with the block the finder is given: a record that starts there has bytes in it.
+    bool saw_non_ascii_ = block_.non_ascii;
+};
+
+bool csv_reader::next_plain(csv_record& record) {
+    if (!plain_path_ || last_was_cr_) {
+        return false;  // after a CR, the LF of a CRLF may come first
+    }
+    stop_finder finder(data_, end_, options_.delimiter, block_);
+    const std::size_t limit = options_.max_record_bytes;
+    // The fields are found first and the line copied once; they point into the copy.
+    std::size_t next_field = begin_;
+    std::size_t counted = 0;  // as the state machine counts towards the size limit
     for (;;) {
-        const char* stop = field + run_length(field, last, options_.delimiter, stops_.unquoted);
-        if (stop == last || (*stop != options_.delimiter && *stop != '\n')) {
-            record.clear(line_);  // a quote, a CR, or the end of the chunk
+        const auto field = finder.find_field(next_field);
+        if (!field || field->ending == field_ending::other) {
+            record.clear(line_);  // a doubled quote, a CR, or the end of the chunk
             return false;
         }
-        record.text_.append(field, stop);
-        finish_field(record);
-        field = stop + 1;
-        if (*stop == '\n') {
+        // The state machine marks a record that reaches the size limit; only it does.
+        if (counted + field->end - field->begin >= limit) {
+            record.clear(line_);
+            return false;
+        }
+        counted += field->end - field->begin + 1;
+        record.spans_.push_back({field->begin - begin_, field->end - begin_});
+        next_field = field->stop + 1;
+        if (field->ending == field_ending::line_feed) {
             break;
         }
     }
-    if (record.text_.size() + record.ends_.size() > options_.max_record_bytes) {
-        record.clear(line_);
-        return false;
-    }
-    consume(static_cast<std::size_t>(field - first));
+    record.text_.assign(data_ + begin_, next_field - 1 - begin_);
+    record.known_ascii_ = !finder.saw_non_ascii();
+    block_ = finder.block();
+    consume(next_field - begin_);
     ++line_;
     return true;
 }

@@ -2,6 +2,11 @@
 
 #include <utf8proc.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <bit>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -208,10 +213,114 @@ std::optional<std::string> syntax_problem(std::string_view email) {
     return std::nullopt;
 }
 
-}  // namespace
+#if defined(__SSE2__)
 
-email_check normalise_email(std::string_view text, email_case letter_case) {
-    const std::string_view trimmed = trim_blanks(text);
+// The fast path takes emails of 8 to 64 bytes: the bytes of each fit one 64-bit mask, and
+// every step reads 8 or 16 bytes that lie inside the email.
+constexpr std::size_t short_email_min = 8;
+constexpr std::size_t short_email_max = 64;
+
+/// Where the bytes that the checks care about sit in a short email, one bit per byte.
+struct byte_classes {
+    std::uint64_t non_ascii = 0;
+    std::uint64_t spaced = 0;  // a space or control character
+    std::uint64_t at_signs = 0;
+    std::uint64_t dots = 0;
+};
+
+// Classifies short emails 8 or 16 bytes per step and copies them, lower-cased when asked.
+// Most emails are short and ASCII, and the byte loops of the general path were a third of
+// the time spent on a row.
+class short_email_scanner {
+public:
+    explicit short_email_scanner(email_case letter_case)
+        : case_bit_(_mm_set1_epi8(letter_case == email_case::lower ? 0x20 : 0)) {}
+
+    // Classifies `text` into found() and writes it, lower-cased when asked, to `out`, which
+    // holds text.size() bytes. The last step overlaps the one before rather than reading
+    // past the end: the masks are ORed, so a byte seen twice counts once.
+    void scan(std::string_view text, char* out) {
+        const std::size_t size = text.size();
+        const std::size_t width = size >= 16 ? 16 : 8;
+        std::size_t offset = 0;
+        for (; offset + width <= size; offset += width) {
+            step(text.data(), out, offset, width);
+        }
+        if (offset < size) {
+            step(text.data(), out, size - width, width);
+        }
+    }
+
+    const byte_classes& found() const { return found_; }
+
+private:
+    void step(const char* text, char* out, std::size_t offset, std::size_t width) {
+        const auto* from = reinterpret_cast<const __m128i*>(text + offset);
+        const __m128i bytes = width == 16 ? _mm_loadu_si128(from) : _mm_loadl_epi64(from);
+        // The zeros above an 8-byte step are no part of the email.
+        const std::uint64_t lanes = width == 16 ? 0xFFFF : 0xFF;
+        const auto bits = [lanes, offset](__m128i marked) {
+            const auto mask = static_cast<unsigned>(_mm_movemask_epi8(marked));
+            return static_cast<std::uint64_t>(mask & lanes) << offset;
+        };
+
+        found_.non_ascii |= bits(bytes);
+        // A signed compare: the ASCII bytes it must judge are all non-negative.
+        found_.spaced |= bits(_mm_or_si128(_mm_cmplt_epi8(bytes, _mm_set1_epi8(0x21)),
+                                           _mm_cmpeq_epi8(bytes, _mm_set1_epi8(0x7F))));
+        found_.at_signs |= bits(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('@')));
+        found_.dots |= bits(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('.')));
+
+        const __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(bytes, _mm_set1_epi8('A' - 1)),
+                                            _mm_cmplt_epi8(bytes, _mm_set1_epi8('Z' + 1)));
+        const __m128i lowered = _mm_add_epi8(bytes, _mm_and_si128(upper, case_bit_));
+        auto* to = reinterpret_cast<__m128i*>(out + offset);
+        if (width == 16) {
+            _mm_storeu_si128(to, lowered);
+        } else {
+            _mm_storel_epi64(to, lowered);
+        }
+    }
+
+    __m128i case_bit_;
+    byte_classes found_;
+};
+
+// A dot, and no empty label, as domain_name() checks, read from the dots' bits.
+bool domain_name(std::uint64_t dots, std::size_t size) {
+    if (size == 0) {
+        return false;
+    }
+    const std::uint64_t last = std::uint64_t{1} << (size - 1);
+    return dots != 0 && (dots & 1) == 0 && (dots & last) == 0 && (dots & (dots >> 1)) == 0;
+}
+
+// syntax_problem() for an ASCII email of at most 64 bytes, from its byte classes.
+std::optional<std::string> syntax_problem(const byte_classes& found, std::size_t size) {
+    if (found.spaced != 0) {
+        return "email contains a space or control character";
+    }
+    if (found.at_signs == 0) {
+        return "email has no @";
+    }
+    if ((found.at_signs & (found.at_signs - 1)) != 0) {
+        return "email has more than one @";
+    }
+    const auto at = static_cast<std::size_t>(std::countr_zero(found.at_signs));
+    if (at == 0) {
+        return "email has nothing before the @";
+    }
+    const std::size_t domain_size = size - at - 1;
+    const std::uint64_t domain_dots = domain_size == 0 ? 0 : found.dots >> (at + 1);
+    if (!domain_name(domain_dots, domain_size)) {
+        return "email domain is not a domain name";
+    }
+    return std::nullopt;
+}
+
+#endif
+
+email_check normalise_trimmed(std::string_view trimmed, email_case letter_case) {
     email_check result;
     if (trimmed.empty()) {
         result.problem = "no email";
@@ -229,6 +338,42 @@ email_check normalise_email(std::string_view text, email_case letter_case) {
     result.problem = syntax_problem(result.email);
     return result;
 }
+
+}  // namespace
+
+std::optional<std::string> normalise_email(std::string_view text, email_case letter_case,
+                                           std::string& email) {
+    const std::string_view trimmed = trim_blanks(text);
+#if defined(__SSE2__)
+    if (trimmed.size() >= short_email_min && trimmed.size() <= short_email_max) {
+        // Written in place: copied from a scratch buffer, the bytes just stored in overlapping
+        // steps would be read back before they reach the cache, which stalls.
+        email.resize(trimmed.size());
+        short_email_scanner scanner(letter_case);
+        scanner.scan(trimmed, email.data());
+        if (scanner.found().non_ascii == 0) {
+            return syntax_problem(scanner.found(), trimmed.size());
+        }
+    }
+#endif
+    email_check checked = normalise_trimmed(trimmed, letter_case);
+    email = std::move(checked.email);
+    return std::move(checked.problem);
+}
+
+email_check normalise_email(std::string_view text, email_case letter_case) {
+    email_check result;
+    result.problem = normalise_email(text, letter_case, result.email);
+    return result;
+}
+
+namespace detail {
+
+email_check normalise_email_bytewise(std::string_view text, email_case letter_case) {
+    return normalise_trimmed(trim_blanks(text), letter_case);
+}
+
+}  // namespace detail
 
 bool is_ascii(std::string_view text) {
     // Eight bytes per step: the rows of most files are all ASCII, and this runs on every field

@@ -108,7 +108,7 @@ void check_fields(user_row& row, const csv_record& record, const column_map& col
     if (record.oversized()) {
         return mark_untrusted(row, "record longer than the size limit");
     }
-    if (!valid_utf8(record.text())) {
+    if (!record.known_ascii() && !valid_utf8(record.text())) {
         return mark_untrusted(row, "not valid UTF-8");
     }
     const std::size_t needed = std::max(columns.email, columns.password) + 1;
@@ -116,7 +116,9 @@ void check_fields(user_row& row, const csv_record& record, const column_map& col
         return mark_untrusted(row, std::to_string(record.size()) + " fields, expected " +
                                        std::to_string(columns.header_fields));
     }
-    if (const std::size_t used = fields_in_use(record); used > columns.header_fields) {
+    // Only a record wider than the header can use more fields than it: most skip the count.
+    const bool wider = record.size() > columns.header_fields;
+    if (const std::size_t used = wider ? fields_in_use(record) : 0; used > columns.header_fields) {
         // A delimiter inside an unquoted value (a comma in a password) shifts every later
         // field; sending what lands in the password column would sign up a wrong password.
         return mark_untrusted(row, std::to_string(used) + " fields, expected " +
@@ -130,17 +132,16 @@ void check_fields(user_row& row, const csv_record& record, const column_map& col
         }
     }
 
-    email_check checked = normalise_email(email, rules.letter_case);
-    row.email = std::move(checked.email);
-    if (checked.problem) {
+    if (auto problem = normalise_email(email, rules.letter_case, row.email)) {
         // What is in the email column is not an address: it may be a password that slipped
         // into the wrong column, so it is not repeated anywhere.
-        return mark_untrusted(row, std::move(*checked.problem));
+        return mark_untrusted(row, std::move(*problem));
     }
     if (password.empty()) {
         return mark_invalid(row, "empty password");
     }
-    if (utf16_length(password) < rules.min_password_length) {
+    const std::size_t length = record.known_ascii() ? password.size() : utf16_length(password);
+    if (length < rules.min_password_length) {
         return mark_invalid(row, "password shorter than " +
                                      std::to_string(rules.min_password_length) + " characters");
     }
@@ -230,6 +231,18 @@ user_row make_user_row(const csv_record& record, const column_map& columns, std:
     row.line = record.line();
     check_fields(row, record, columns, rules);
     return row;
+}
+
+void fill_user_row(user_row& row, const csv_record& record, const column_map& columns,
+                   std::size_t index, const row_rules& rules) {
+    row.index = index;
+    row.line = record.line();
+    row.email.clear();
+    row.password.wipe();
+    row.params.clear();
+    row.verdict.reset();
+    row.detail.clear();
+    check_fields(row, record, columns, rules);
 }
 
 bool looks_like_fragment(const csv_record& record, const column_map& columns,

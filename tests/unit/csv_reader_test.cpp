@@ -2,9 +2,11 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "convex_importd/email.hpp"
 #include "test_files.hpp"
 
 using namespace convex_importd;
@@ -14,6 +16,8 @@ namespace {
 struct read_record {
     std::size_t line;
     std::vector<std::string> fields;
+    bool oversized = false;
+    bool operator==(const read_record&) const = default;
 };
 
 std::vector<read_record> read_text(std::string_view text, csv_options options = {}) {
@@ -22,7 +26,8 @@ std::vector<read_record> read_text(std::string_view text, csv_options options = 
     csv_record record;
     std::vector<read_record> records;
     while (reader.next(record)) {
-        read_record copy{record.line(), {}};
+        CHECK((!record.known_ascii() || is_ascii(record.text())));  // the flag never lies
+        read_record copy{record.line(), {}, record.oversized()};
         for (std::size_t i = 0; i < record.size(); ++i) {
             copy.fields.emplace_back(record.field(i));
         }
@@ -162,4 +167,64 @@ TEST_CASE("spaces after a closing quote are allowed") {
     const auto records = read_text("\"a@x.io\" ,\"pw\"\t\n");
     REQUIRE(records.size() == 1);
     CHECK(records[0].fields == fields{"a@x.io", "pw"});
+}
+
+namespace {
+
+// A file of records built from pieces that each take a different turn in the reader: quoted
+// fields with delimiters, doubled quotes and line breaks, stray quotes, blanks around closing
+// quotes, non-ASCII text, empty fields and blank lines, long fields that cross the 64-byte
+// blocks of the plain path. `line_end` ends every record.
+std::string tricky_records(std::size_t rows, std::string_view line_end) {
+    const std::vector<std::string_view> pieces = {
+        "plain",
+        "",
+        "\"a,b\"",
+        "\"x\"\"y\"",
+        "\"two\nlines\"",
+        "Jos\xC3\xA9",
+        "ab\"c",
+        "\"q\"  ",
+        "\"\"",
+        "  padded ",
+        "user@example.com",
+        "a-long-field-that-fills-more-than-one-block-of-sixty-four-bytes-on-its-own"};
+    std::uint64_t state = 0x9E3779B97F4A7C15ULL;
+    const auto random = [&state](std::size_t below) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return static_cast<std::size_t>(state % below);
+    };
+    std::string text;
+    for (std::size_t row = 0; row < rows; ++row) {
+        const std::size_t width = random(5);  // 0: a blank line
+        for (std::size_t field = 0; field < width; ++field) {
+            text += field == 0 ? "" : ",";
+            text += pieces[random(pieces.size())];
+        }
+        text += line_end;
+    }
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE("the plain path for LF records reads what the state machine reads") {
+    // With CRLF line ends no record takes the plain path, so the two readings compare it with
+    // the state machine; 20,000 rows span several read chunks.
+    const std::string lf = tricky_records(20'000, "\n");
+    const std::string crlf = tricky_records(20'000, "\r\n");
+    for (const std::size_t limit : {std::size_t{40}, std::size_t{64 * 1024}}) {
+        csv_options options;
+        options.max_record_bytes = limit;
+        const auto plain = read_text(lf, options);
+        const auto state_machine = read_text(crlf, options);
+        REQUIRE(plain.size() == state_machine.size());
+        for (std::size_t i = 0; i < plain.size(); ++i) {
+            CAPTURE(i);
+            REQUIRE(plain[i] == state_machine[i]);
+        }
+        CHECK(read_text("\xEF\xBB\xBF" + lf, options) == plain);
+    }
 }

@@ -56,6 +56,23 @@ TEST_CASE("rows come in file order; blank lines are counted; repeats are duplica
     CHECK(blank_lines == 2);
 }
 
+TEST_CASE("first_seen_emails keeps every candidate as its table grows") {
+    first_seen_emails seen(0);
+    const auto email = [](std::size_t n) { return std::to_string(n) + "u@example.com"; };
+    constexpr std::size_t repeated = 5000;  // several times the table's first size
+    for (int pass = 0; pass < 2; ++pass) {
+        for (std::size_t n = 0; n < repeated; ++n) {
+            seen.note(email(n));
+        }
+    }
+    CHECK(seen.candidates() >= repeated);
+    for (std::size_t n = 0; n < repeated; ++n) {
+        CHECK(seen.first_line(email(n), n + 2) == n + 2);
+        CHECK(seen.first_line(email(n), repeated + n + 2) == n + 2);
+    }
+    CHECK(seen.first_line("new@example.com", 7) == 7);
+}
+
 TEST_CASE("first_seen_emails finds every repeat while holding only the likely ones") {
     first_seen_emails seen(0);
     const auto email = [](std::size_t n) { return "user" + std::to_string(n) + "@example.com"; };
@@ -109,4 +126,33 @@ TEST_CASE("a cut in the last column is caught too; short rows with an email are 
     REQUIRE(short_rows.size() == 2);
     CHECK_FALSE(short_rows[0].verdict);
     CHECK_FALSE(short_rows[1].verdict);
+}
+
+TEST_CASE("the first pass counts the records, blank lines left out, before the first row") {
+    testing::temp_folder folder;
+    const auto file = folder.write("in.csv",
+                                   "email,password\n"
+                                   "a@x.io,long-enough-1\n"
+                                   "\n"
+                                   "a@x.io,long-enough-2\n"
+                                   "not an email,long-enough-3\n");
+    const auto layout = find_layout(file, {});
+    row_source source(file, layout, {});
+    CHECK(source.records() == 3);
+}
+
+TEST_CASE("a stop ends the first pass, and then no row comes") {
+    std::string text = "email,password\n";
+    for (int n = 0; n < 10'000; ++n) {
+        text += std::to_string(n) + "u@x.io,long-enough\n";
+    }
+    testing::temp_folder folder;
+    const auto file = folder.write("in.csv", text);
+    const auto layout = find_layout(file, {});
+    int asked = 0;
+    row_source source(file, layout, {}, [&asked] { return ++asked == 2; });
+    CHECK(asked == 2);
+    CHECK(source.records() < 10'000);
+    user_row row;
+    CHECK_FALSE(source.next(row));
 }

@@ -102,6 +102,18 @@ TEST_CASE("rows: emails are normalised, passwords kept byte for byte, faults are
     CHECK_FALSE(make_user_row(records[9], columns, 8, rules).verdict);  // padded cells only
 }
 
+TEST_CASE("each field must be UTF-8 on its own, read plain or by the state machine") {
+    // "\xC3" then "\xA9" would spell "é" if the fields were run together.
+    for (const std::string end : {"\n", "\r\n"}) {
+        const auto records =
+            records_of("email,password,name" + end + "h@x.io,long-enough-3\xC3,\xA9" + end);
+        const auto columns = map_header(header_names(records[0]), {});
+        const auto row = make_user_row(records[1], columns, 0, row_rules{});
+        REQUIRE(row.verdict);
+        CHECK(row.detail == "not valid UTF-8");
+    }
+}
+
 TEST_CASE("the password length check counts UTF-16 units and can be turned off") {
     const auto records = records_of(
         "email,password\na@x.io,\xF0\x9F\x94\x91\xF0\x9F\x94\x91"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -27,11 +28,20 @@ public:
     ~csv_record();  // wipes the text: it may hold a password
 
     std::size_t line() const { return line_; }
-    std::size_t size() const { return ends_.size(); }
-    std::string_view field(std::size_t index) const;
+    std::size_t size() const { return spans_.size(); }
+    std::string_view field(std::size_t index) const {
+        const span& found = spans_[index];
+        return std::string_view(text_).substr(found.begin, found.end - found.begin);
+    }
 
-    /// Every field's text, one after the other.
+    /// Every field's text, in order, each followed or enclosed by ASCII bytes that belong to
+    /// no field (delimiters, quotes, separators): the text is valid UTF-8 exactly when every
+    /// field is.
     std::string_view text() const { return text_; }
+
+    /// True when the reader saw that every byte of the record is ASCII, which spares the
+    /// checks of UTF-8 a look at it; false says nothing.
+    bool known_ascii() const { return known_ascii_; }
 
     /// True when the record passed the reader's size limit; its fields are then truncated.
     bool oversized() const { return oversized_; }
@@ -42,22 +52,30 @@ public:
         if (oversized_) {
             return false;
         }
-        if (ends_.size() > 1) {
-            return text_.empty();
+        if (spans_.size() > 1) {
+            return std::all_of(spans_.begin(), spans_.end(),
+                               [](const span& s) { return s.begin == s.end; });
         }
-        return std::all_of(text_.begin(), text_.end(),
-                           [](char c) { return c == ' ' || c == '\t'; });
+        const std::string_view only = spans_.empty() ? std::string_view() : field(0);
+        return std::all_of(only.begin(), only.end(), [](char c) { return c == ' ' || c == '\t'; });
     }
 
 private:
     friend class csv_reader;
 
+    // Where a field's text lies in text_.
+    struct span {
+        std::size_t begin = 0;
+        std::size_t end = 0;
+    };
+
     void clear(std::size_t line);
 
     std::string text_;
-    std::vector<std::size_t> ends_;
+    std::vector<span> spans_;
     std::size_t line_ = 0;
     bool oversized_ = false;
+    bool known_ascii_ = false;
 };
 
 struct csv_options {
@@ -90,8 +108,25 @@ public:
     text_encoding encoding() const { return encoding_; }
 
 private:
-    /// Reads a record that is one line of unquoted fields ending in LF within the current
-    /// chunk, as most are, without the state machine. False, consuming nothing, otherwise.
+    // Bytes that end a run of plain field text, outside and inside quotes.
+    struct stop_bytes {
+        std::array<bool, 256> unquoted{};
+        std::array<bool, 256> quoted{};
+    };
+
+    // Where those bytes sit in the 64 bytes of the chunk from `offset`, one bit per byte:
+    // found once per block and shared by the records in it.
+    struct block_bits {
+        std::size_t offset = 0;
+        std::uint64_t unquoted = 0;
+        std::uint64_t quoted = 0;
+        bool non_ascii = false;  // any byte of the block above 0x7F
+    };
+    class stop_finder;
+
+    /// Reads a record that is one line ending in LF within the current chunk, its fields
+    /// unquoted or quoted without quotes or line breaks inside, as most are, without the state
+    /// machine. False, consuming nothing, otherwise.
     bool next_plain(csv_record& record);
     bool refill();
     void read_chunk();
@@ -100,12 +135,6 @@ private:
     std::string_view skip_byte_order_mark(std::string_view raw);
     void append(csv_record& record, std::string_view text);
     void finish_field(csv_record& record);
-
-    // Bytes that end a run of plain field text, outside and inside quotes.
-    struct stop_bytes {
-        std::array<bool, 256> unquoted{};
-        std::array<bool, 256> quoted{};
-    };
 
     int fd_ = -1;
     csv_options options_;
@@ -119,6 +148,11 @@ private:
     std::size_t bytes_read_ = 0;
     std::size_t line_ = 1;
     stop_bytes stops_;
+    block_bits block_;
+    // Off when the delimiter is a quote or a line break, which the plain path cannot tell
+    // from the bytes it stands for, or not ASCII, which would spoil the record's text for
+    // UTF-8 checks.
+    bool plain_path_ = true;
     bool last_was_cr_ = false;
     bool eof_ = false;
     bool first_chunk_ = true;

@@ -22,6 +22,18 @@ struct email_check {
 /// `text` must be valid UTF-8.
 email_check normalise_email(std::string_view text, email_case letter_case);
 
+/// The same, writing the email into `email` (reusing its storage) and returning the problem.
+std::optional<std::string> normalise_email(std::string_view text, email_case letter_case,
+                                           std::string& email);
+
+namespace detail {
+
+/// normalise_email without its fast path for short ASCII emails: the reference that tests
+/// compare the fast path with.
+email_check normalise_email_bytewise(std::string_view text, email_case letter_case);
+
+}  // namespace detail
+
 /// True when every byte of `text` is below 0x80: such text is valid UTF-8 and needs no
 /// Unicode normalisation.
 bool is_ascii(std::string_view text);

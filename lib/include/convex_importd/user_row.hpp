@@ -93,6 +93,10 @@ struct user_row {
 user_row make_user_row(const csv_record& record, const column_map& columns, std::size_t index,
                        const row_rules& rules);
 
+/// make_user_row into `row`, reusing its storage, for loops that read row after row.
+void fill_user_row(user_row& row, const csv_record& record, const column_map& columns,
+                   std::size_t index, const row_rules& rules);
+
 /// True for a record that looks like the rest of the record before it, cut off by a line
 /// break that should have been quoted: fewer fields than the header, and no email where the
 /// email should be. (A short row that starts with an email is a real row with its optional
