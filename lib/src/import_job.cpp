@@ -41,48 +41,27 @@ void warn_unknown_columns(const std::filesystem::path& input, const column_map& 
                     log_value(input.filename().string()), log_value(names));
 }
 
-// The first pass: every record is read once so that a structural fault fails the file
-// before the first sign-up. Returns the number of data records.
-std::size_t count_records(const std::filesystem::path& input, const file_layout& layout,
-                          const row_queue& queue) {
-    csv_reader reader(input, layout.csv);
-    skip_to_data(reader, layout);
-    csv_record record;
-
-    // A stop must not wait for the pass over a large file to end.
-    constexpr std::size_t stop_check_interval = 4096;
-    std::size_t records = 0;
-    while (reader.next(record)) {
-        records += record.blank() ? 0 : 1;
-        if (records % stop_check_interval == 0 && queue.cancelled()) {
-            break;
-        }
-    }
-    return records;
-}
-
-// The second pass: checked rows go to the queue in file order.
-void stream_rows(const std::filesystem::path& input, const file_layout& layout,
-                 const row_rules& rules, row_queue& queue, std::size_t& blank_lines) {
-    row_source rows(input, layout, rules);
-    user_row row;
-    while (rows.next(row)) {
-        if (!queue.push(std::move(row))) {
-            break;
-        }
-    }
-    blank_lines = rows.blank_lines();
-}
-
 void read_file(const std::filesystem::path& input, const import_options& options, row_queue& queue,
                std::exception_ptr& failure, std::atomic<std::size_t>& records,
                std::atomic<bool>& counted, std::size_t& blank_lines) {
     try {
         const file_layout layout = find_layout(input, options.layout);
         warn_unknown_columns(input, layout.columns);
-        records.store(count_records(input, layout, queue));
+
+        // row_source reads the whole file once before its first row (counting records and
+        // noting emails), so a structural fault fails the file before the first sign-up. A
+        // stop must not wait for that pass over a large file to end.
+        row_source rows(input, layout, options.rules, [&queue] { return queue.cancelled(); });
+        records.store(rows.records());
         counted.store(true);
-        stream_rows(input, layout, options.rules, queue, blank_lines);
+
+        user_row row;
+        while (rows.next(row)) {
+            if (!queue.push(std::move(row))) {
+                break;
+            }
+        }
+        blank_lines = rows.blank_lines();
     } catch (const layout_error& error) {
         failure = std::make_exception_ptr(file_error(error.what()));
     } catch (const csv_error& error) {
