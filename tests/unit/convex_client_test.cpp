@@ -22,131 +22,10 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// A server on a free loopback port that accepts connections and never answers anything.
-class silent_server {
-public:
-    explicit silent_server(asio::io_context& io)
-        : acceptor_(io, {asio::ip::make_address("127.0.0.1"), 0}) {
-        asio::co_spawn(io, accept(), asio::detached);
-    }
-
-    std::string port() const { return std::to_string(acceptor_.local_endpoint().port()); }
-
-private:
-    asio::awaitable<void> accept() {
-        for (;;) {
-            auto [error, socket] =
-                co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-            if (error) {
-                co_return;
-            }
-            held_.push_back(std::move(socket));
-        }
-    }
-
-    tcp::acceptor acceptor_;
-    std::vector<tcp::socket> held_;
-};
-
-client_options short_timeouts() {
-    client_options options;
-    options.tls_timeout = 200ms;
-    options.read_timeout = 200ms;
-    return options;
-}
-
-http_result post_once(asio::io_context& io, const convex_endpoint& endpoint,
-                      std::chrono::milliseconds limit) {
-    convex_connection connection(io.get_executor(), endpoint);
-    http_result result;
-    bool done = false;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-            std::string body = R"({"path":"auth:signIn"})";
-            result = co_await connection.post("/api/action", body);
-            done = true;
-            io.stop();
-        },
-        asio::detached);
-    io.run_for(limit);
-    REQUIRE(done);
-    return result;
-}
-
-}  // namespace
-
-TEST_CASE("a server that never answers ends the request with the read timeout code") {
-    asio::io_context io;
-    silent_server server(io);
-    const convex_endpoint endpoint(parse_deployment_url("http://127.0.0.1:" + server.port()),
-                                   short_timeouts());
-
-    const auto started = std::chrono::steady_clock::now();
-    const http_result result = post_once(io, endpoint, 5s);
-    CHECK(result.error == client_error::read_timeout);
-    CHECK(result.phase == "read");
-    CHECK(result.error_text() == "read: no answer within the read timeout");
-    CHECK(std::chrono::steady_clock::now() - started < 2s);
-}
-
-TEST_CASE("a server that never completes the TLS handshake ends it with the TLS timeout code") {
-    asio::io_context io;
-    silent_server server(io);
-    const convex_endpoint endpoint(parse_deployment_url("https://127.0.0.1:" + server.port()),
-                                   short_timeouts());
-
-    const http_result result = post_once(io, endpoint, 5s);
-    CHECK(result.error == client_error::tls_timeout);
-    CHECK(result.phase == "tls");
-}
-
-TEST_CASE("a closed port is refused in the connect phase") {
-    asio::io_context io;
-    std::string port;
-    {
-        tcp::acceptor closed(io, {asio::ip::make_address("127.0.0.1"), 0});
-        port = std::to_string(closed.local_endpoint().port());
-    }
-    const convex_endpoint endpoint(parse_deployment_url("http://127.0.0.1:" + port),
-                                   short_timeouts());
-
-    const http_result result = post_once(io, endpoint, 5s);
-    CHECK(result.error == asio::error::connection_refused);
-    CHECK(result.phase == "connect");
-}
-
-TEST_CASE("cancel() ends a request in flight at once") {
-    asio::io_context io;
-    silent_server server(io);
-    client_options options;  // a read timeout of a minute: only cancel() can end it soon
-    const convex_endpoint endpoint(parse_deployment_url("http://127.0.0.1:" + server.port()),
-                                   options);
-    convex_connection connection(io.get_executor(), endpoint);
-
-    http_result result;
-    bool done = false;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-            std::string body = "{}";
-            result = co_await connection.post("/api/action", body);
-            done = true;
-        },
-        asio::detached);
-    io.run_for(100ms);
-    REQUIRE_FALSE(done);
-
-    connection.cancel();
-    io.run_for(1s);
-    CHECK(done);
-    CHECK(result.error == asio::error::operation_aborted);
-}
-
-namespace {
-
 // A loopback server that keeps each request as it arrived on the wire and answers with the
-// next of its canned responses, closing the connection after an answer that says so.
+// next of its canned responses, closing the connection after an answer that says so. Once
+// its answers run out it holds connections open and says nothing: with none, it never
+// answers at all.
 class scripted_server {
 public:
     scripted_server(asio::io_context& io, std::vector<std::string> answers)
@@ -154,9 +33,8 @@ public:
         asio::co_spawn(io, accept(), asio::detached);
     }
 
-    std::string url() const {
-        return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
-    }
+    std::string port() const { return std::to_string(acceptor_.local_endpoint().port()); }
+    std::string url() const { return "http://127.0.0.1:" + port(); }
     const std::vector<std::string>& requests() const { return requests_; }
     int connections() const { return connections_; }
 
@@ -200,6 +78,7 @@ private:
                 co_return;
             }
         }
+        held_.push_back(std::move(socket));
     }
 
     static std::size_t content_length(const std::string& head) {
@@ -211,8 +90,106 @@ private:
     std::vector<std::string> answers_;
     std::size_t next_answer_ = 0;
     std::vector<std::string> requests_;
+    std::vector<tcp::socket> held_;
     int connections_ = 0;
 };
+
+client_options short_timeouts() {
+    client_options options;
+    options.tls_timeout = 200ms;
+    options.read_timeout = 200ms;
+    return options;
+}
+
+http_result post_once(asio::io_context& io, const convex_endpoint& endpoint,
+                      std::chrono::milliseconds limit) {
+    convex_connection connection(io.get_executor(), endpoint);
+    http_result result;
+    bool done = false;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            std::string body = R"({"path":"auth:signIn"})";
+            result = co_await connection.post("/api/action", body);
+            done = true;
+            io.stop();
+        },
+        asio::detached);
+    io.run_for(limit);
+    REQUIRE(done);
+    return result;
+}
+
+}  // namespace
+
+TEST_CASE("a server that never answers ends the request with the read timeout code") {
+    asio::io_context io;
+    scripted_server server(io, {});
+    const convex_endpoint endpoint(parse_deployment_url("http://127.0.0.1:" + server.port()),
+                                   short_timeouts());
+
+    const auto started = std::chrono::steady_clock::now();
+    const http_result result = post_once(io, endpoint, 5s);
+    CHECK(result.error == client_error::read_timeout);
+    CHECK(result.phase == "read");
+    CHECK(result.error_text() == "read: no answer within the read timeout");
+    CHECK(std::chrono::steady_clock::now() - started < 2s);
+}
+
+TEST_CASE("a server that never completes the TLS handshake ends it with the TLS timeout code") {
+    asio::io_context io;
+    scripted_server server(io, {});
+    const convex_endpoint endpoint(parse_deployment_url("https://127.0.0.1:" + server.port()),
+                                   short_timeouts());
+
+    const http_result result = post_once(io, endpoint, 5s);
+    CHECK(result.error == client_error::tls_timeout);
+    CHECK(result.phase == "tls");
+}
+
+TEST_CASE("a closed port is refused in the connect phase") {
+    asio::io_context io;
+    std::string port;
+    {
+        tcp::acceptor closed(io, {asio::ip::make_address("127.0.0.1"), 0});
+        port = std::to_string(closed.local_endpoint().port());
+    }
+    const convex_endpoint endpoint(parse_deployment_url("http://127.0.0.1:" + port),
+                                   short_timeouts());
+
+    const http_result result = post_once(io, endpoint, 5s);
+    CHECK(result.error == asio::error::connection_refused);
+    CHECK(result.phase == "connect");
+}
+
+TEST_CASE("cancel() ends a request in flight at once") {
+    asio::io_context io;
+    scripted_server server(io, {});
+    client_options options;  // a read timeout of a minute: only cancel() can end it soon
+    const convex_endpoint endpoint(parse_deployment_url("http://127.0.0.1:" + server.port()),
+                                   options);
+    convex_connection connection(io.get_executor(), endpoint);
+
+    http_result result;
+    bool done = false;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            std::string body = "{}";
+            result = co_await connection.post("/api/action", body);
+            done = true;
+        },
+        asio::detached);
+    io.run_for(100ms);
+    REQUIRE_FALSE(done);
+
+    connection.cancel();
+    io.run_for(1s);
+    CHECK(done);
+    CHECK(result.error == asio::error::operation_aborted);
+}
+
+namespace {
 
 constexpr std::string_view success_answer =
     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 33\r\n\r\n"
