@@ -1,5 +1,6 @@
 #include "convex_importd/answer.hpp"
 
+#include <openssl/crypto.h>
 #include <simdjson.h>
 
 namespace convex_importd {
@@ -36,34 +37,36 @@ std::string http_error_detail(unsigned http_status, simdjson::ondemand::document
     return detail;
 }
 
-}  // namespace
+// Every sign-up has an answer to read: a parser made for each one allocated its buffers each
+// time. One per thread is kept instead, with a copy of the body followed by the padding that
+// simdjson reads past the end.
+class answer_scratch {
+public:
+    ~answer_scratch() { OPENSSL_cleanse(text_.data(), text_.size()); }
 
-std::string error_summary(std::string_view message) {
-    constexpr std::string_view uncaught = "Uncaught ";
-    if (const auto at = message.find(uncaught); at != std::string_view::npos) {
-        std::string_view line = message.substr(at + uncaught.size());
-        line = line.substr(0, line.find('\n'));
-        if (const auto colon = line.find(": "); colon != std::string_view::npos) {
-            line.remove_prefix(colon + 2);  // drop the error class, "Error: ..."
-        }
-        return std::string(line);
+    simdjson::ondemand::parser& parser() { return parser_; }
+
+    simdjson::padded_string_view padded(std::string_view body) {
+        text_.assign(body);
+        text_.resize(body.size() + simdjson::SIMDJSON_PADDING);
+        return simdjson::padded_string_view(text_.data(), body.size(), text_.size());
     }
-    std::string_view line = message.substr(0, message.find('\n'));
-    if (line.starts_with("[Request ID: ")) {
-        if (const auto close = line.find("] "); close != std::string_view::npos) {
-            line.remove_prefix(close + 2);
-        }
-    }
-    return std::string(line);
+
+    // An app may echo the password in an error: the copy does not outlive the classifying.
+    void wipe() { OPENSSL_cleanse(text_.data(), text_.size()); }
+
+private:
+    simdjson::ondemand::parser parser_;
+    std::string text_;
+};
+
+answer_scratch& thread_scratch() {
+    thread_local answer_scratch scratch;
+    return scratch;
 }
 
-classified_answer classify_answer(unsigned http_status, std::string_view body,
-                                  std::string_view password) {
-    simdjson::ondemand::parser parser;
-    const simdjson::padded_string padded(body);
-    simdjson::ondemand::document doc;
-    const bool parsed = parser.iterate(padded).get(doc) == simdjson::SUCCESS;
-
+classified_answer classify_document(unsigned http_status, bool parsed,
+                                    simdjson::ondemand::document& doc, std::string_view password) {
     if (http_status != http_ok && http_status != legacy_function_error) {
         if (!parsed) {
             return {outcome::failed, "HTTP " + std::to_string(http_status)};
@@ -87,6 +90,41 @@ classified_answer classify_answer(unsigned http_status, std::string_view body,
                                ? outcome::exists
                                : outcome::rejected;
     return {result, scrub(error_summary(message), password)};
+}
+
+}  // namespace
+
+std::string error_summary(std::string_view message) {
+    constexpr std::string_view uncaught = "Uncaught ";
+    if (const auto at = message.find(uncaught); at != std::string_view::npos) {
+        std::string_view line = message.substr(at + uncaught.size());
+        line = line.substr(0, line.find('\n'));
+        if (const auto colon = line.find(": "); colon != std::string_view::npos) {
+            line.remove_prefix(colon + 2);  // drop the error class, "Error: ..."
+        }
+        return std::string(line);
+    }
+    std::string_view line = message.substr(0, message.find('\n'));
+    if (line.starts_with("[Request ID: ")) {
+        if (const auto close = line.find("] "); close != std::string_view::npos) {
+            line.remove_prefix(close + 2);
+        }
+    }
+    return std::string(line);
+}
+
+classified_answer classify_answer(unsigned http_status, std::string_view body,
+                                  std::string_view password) {
+    answer_scratch& scratch = thread_scratch();
+    const struct wipe_on_return {
+        answer_scratch& scratch;
+        ~wipe_on_return() { scratch.wipe(); }
+    } wiping{scratch};
+
+    simdjson::ondemand::document doc;
+    const bool parsed =
+        scratch.parser().iterate(scratch.padded(body)).get(doc) == simdjson::SUCCESS;
+    return classify_document(http_status, parsed, doc, password);
 }
 
 }  // namespace convex_importd

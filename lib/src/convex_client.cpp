@@ -248,6 +248,7 @@ struct convex_connection::impl {
     std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
     beast::flat_buffer buffer;
     std::string request_line;  // rebuilt in place for each request, like the length
+    std::string request_body;
     std::string content_length;
     std::shared_ptr<resolve_state> resolving;
     bool open = false;
@@ -379,7 +380,7 @@ asio::awaitable<http_result> convex_connection::impl::exchange(const std::string
 
 convex_connection::convex_connection(asio::any_io_executor executor,
                                      const convex_endpoint& endpoint)
-    : impl_(new impl{std::move(executor), endpoint, {}, {}, {}, {}, {}, {}, false, false}) {}
+    : impl_(new impl{std::move(executor), endpoint, {}, {}, {}, {}, {}, {}, {}, false, false}) {}
 
 convex_connection::~convex_connection() = default;
 
@@ -420,6 +421,10 @@ asio::awaitable<void> check_server_certificate(asio::any_io_executor executor,
                                             url.host, url.port, opened.error_text(),
                                             trust_hint(opened.detail)));
     }
+}
+
+std::string& convex_connection::request_body() {
+    return impl_->request_body;
 }
 
 void convex_connection::cancel() {

@@ -230,7 +230,7 @@ asio::awaitable<void> import_job::work(run_state& state) {
         store_.record(state.file, row->index, *result);
         ++state.finished;
         ++state.counts[static_cast<std::size_t>(result->result)];
-        if (result->attempts > 0) {
+        if (result->attempts > 0 && store_.durable()) {
             co_await until_durable(state);
         } else if (store_.pending() >= max_batch_rows) {
             commit_now(state);
@@ -342,7 +342,7 @@ asio::awaitable<std::optional<row_result>> import_job::sign_up(run_state& state,
     using namespace asio::experimental::awaitable_operators;
     retry_schedule schedule(options_.retry, std::chrono::steady_clock::now(), jitter_);
     std::optional<asio::steady_timer> backoff;  // made on the first retry: most rows have none
-    std::string body;
+    std::string& body = connection.request_body();
 
     for (;;) {
         const auto permit = co_await state.gate.acquire();

@@ -44,7 +44,7 @@ statement& statement::bind(int index, std::int64_t value) {
 
 statement& statement::bind(int index, std::string_view text) {
     if (sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                          SQLITE_TRANSIENT) != SQLITE_OK) {
+                          SQLITE_STATIC) != SQLITE_OK) {
         fail("bind");
     }
     return *this;
@@ -52,7 +52,7 @@ statement& statement::bind(int index, std::string_view text) {
 
 statement& statement::bind(int index, std::span<const unsigned char> blob) {
     if (sqlite3_bind_blob(stmt_, index, blob.data(), static_cast<int>(blob.size()),
-                          SQLITE_TRANSIENT) != SQLITE_OK) {
+                          SQLITE_STATIC) != SQLITE_OK) {
         fail("bind");
     }
     return *this;

@@ -363,6 +363,10 @@ std::size_t state_store::pending() const {
     return impl_->pending;
 }
 
+bool state_store::durable() const {
+    return impl_->durable;
+}
+
 std::optional<ledger_entry> state_store::find_in_ledger(std::string_view email) {
     if (impl_->ledger_empty) {
         return std::nullopt;

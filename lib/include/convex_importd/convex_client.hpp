@@ -96,6 +96,10 @@ public:
 
     void close();
 
+    /// Storage for the next request's body, kept from one request to the next so that it is
+    /// not allocated for each; post() wipes it.
+    std::string& request_body();
+
     /// Ends the request in progress, if any, at once: it returns with operation_aborted. For
     /// a shutdown that cannot wait; the connection is not used again.
     void cancel();

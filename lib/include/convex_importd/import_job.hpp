@@ -48,7 +48,7 @@ public:
 
 /// Imports one CSV file: a reader thread validates the whole file, then streams its rows
 /// through a bounded queue to `concurrency` coroutine workers on `executor`, each with its
-/// own keep-alive connection. Each row's outcome is made durable in the state store before
+/// own keep-alive connection. With a durable store, each row's outcome is committed before
 /// its worker takes the next row, so that after a crash at most `concurrency` rows are sent
 /// again; rows of the file that have an outcome in the store from an earlier run are not
 /// sent at all. The results file is written from the store once every row has an outcome.

@@ -80,6 +80,10 @@ public:
     void commit();
     std::size_t pending() const;
 
+    /// False for a temporary store: it goes with the process, so waiting for its commits
+    /// protects nothing from a crash.
+    bool durable() const;
+
     /// The ledger's entry for an email, normalised as it is sent.
     std::optional<ledger_entry> find_in_ledger(std::string_view email);
 
