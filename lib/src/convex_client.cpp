@@ -22,6 +22,7 @@
 
 #include "answer_parser.hpp"
 #include "convex_importd/version.hpp"
+#include "deadline_watch.hpp"
 
 namespace convex_importd {
 
@@ -34,6 +35,7 @@ namespace {
 
 constexpr auto with_error = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t answer_body_limit = 1 << 20;
+constexpr std::size_t read_chunk_bytes = 4096;
 
 void wipe(std::string& text) {
     OPENSSL_cleanse(text.data(), text.size());
@@ -164,6 +166,45 @@ std::string fixed_request_headers(const deployment_url& url, const client_option
     return headers;
 }
 
+// What http::async_read does, without its three layers of composed operations around each
+// read (they cost more CPU per answer than the parsing): read what the socket has, give it
+// to the parser, until the answer is complete. Bytes past its end stay in `buffer` for the
+// next answer.
+template <class Stream>
+asio::awaitable<boost::system::error_code> read_answer(Stream& stream, beast::flat_buffer& buffer,
+                                                       answer_parser& parser) {
+    for (;;) {
+        boost::system::error_code error;
+        const std::size_t used = buffer.size() == 0 ? 0 : parser.put(buffer.data(), error);
+        buffer.consume(used);
+        if (parser.is_done()) {
+            co_return boost::system::error_code{};
+        }
+        if (error && error != http::error::need_more) {
+            co_return error;
+        }
+        if (used > 0 && buffer.size() > 0) {
+            continue;  // the parser stopped between header and body: more to give it
+        }
+
+        auto [read_error, read] =
+            co_await stream.async_read_some(buffer.prepare(read_chunk_bytes), with_error);
+        buffer.commit(read);
+        if (read_error == asio::error::eof) {
+            // A server that closes before answering closed an idle keep-alive connection; one
+            // that closes after a partial answer cut it short (or delimits the body so).
+            if (!parser.got_some()) {
+                co_return http::error::end_of_stream;
+            }
+            parser.put_eof(error);
+            co_return error;
+        }
+        if (read_error) {
+            co_return read_error;
+        }
+    }
+}
+
 }  // namespace
 
 std::string deployment_url::text() const {
@@ -242,10 +283,17 @@ const boost::system::error_category& client_category() {
 }
 
 struct convex_connection::impl {
+    impl(asio::any_io_executor executor_of_connection, const convex_endpoint& endpoint_used)
+        : executor(std::move(executor_of_connection)), endpoint(endpoint_used), watch(executor) {}
+
     asio::any_io_executor executor;
     const convex_endpoint& endpoint;
+    // Beast's streams time the connect and the TLS handshake, once per connection; the
+    // requests on it are timed by `watch`, and a plain one is written and read on the socket
+    // itself, without the stream's layer.
     std::optional<beast::tcp_stream> plain;
     std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+    deadline_watch watch;
     beast::flat_buffer buffer;
     std::string request_line;  // rebuilt in place for each request, like the length
     std::string request_body;
@@ -263,6 +311,14 @@ struct convex_connection::impl {
     template <class Stream>
     asio::awaitable<http_result> exchange_on(Stream& stream, const std::string& target,
                                              std::string& body);
+
+    // The error an operation ended with, or the timeout of its phase when the watch
+    // cancelled it.
+    boost::system::error_code timed(boost::system::error_code error) const {
+        const auto expired = watch.expired();
+        return expired && error == asio::error::operation_aborted ? make_error_code(*expired)
+                                                                  : error;
+    }
 };
 
 asio::awaitable<http_result> convex_connection::impl::resolve(
@@ -305,6 +361,7 @@ asio::awaitable<http_result> convex_connection::impl::connect() {
         co_return resolved;
     }
 
+    watch.disarm();
     plain.reset();
     secure.reset();
     if (endpoint.tls_context() != nullptr) {
@@ -332,6 +389,7 @@ asio::awaitable<http_result> convex_connection::impl::connect() {
         }
     }
 
+    socket().expires_never();  // from here on, `watch` times each write and read
     open = true;
     buffer.clear();
     co_return http_result{};
@@ -346,18 +404,21 @@ asio::awaitable<http_result> convex_connection::impl::exchange_on(Stream& stream
     const std::array<asio::const_buffer, 4> request{
         asio::buffer(request_line), asio::buffer(endpoint.request_headers()),
         asio::buffer(content_length), asio::buffer(body)};
+    tcp::socket& lowest = socket().socket();
 
-    socket().expires_after(endpoint.options().write_timeout);
+    watch.arm(lowest, endpoint.options().write_timeout, client_error::write_timeout);
     auto [write_error, written] = co_await asio::async_write(stream, request, with_error);
     if (write_error) {
-        co_return failure(phase_error(write_error, client_error::write_timeout), "write");
+        watch.disarm();
+        co_return failure(timed(write_error), "write");
     }
 
     answer_parser parser(answer_body_limit);
-    socket().expires_after(endpoint.options().read_timeout);
-    auto [read_error, read] = co_await http::async_read(stream, buffer, parser, with_error);
+    watch.arm(lowest, endpoint.options().read_timeout, client_error::read_timeout);
+    const boost::system::error_code read_error = co_await read_answer(stream, buffer, parser);
+    watch.disarm();
     if (read_error) {
-        co_return failure(phase_error(read_error, client_error::read_timeout), "read");
+        co_return failure(timed(read_error), "read");
     }
 
     http_result result;
@@ -370,17 +431,18 @@ asio::awaitable<http_result> convex_connection::impl::exchange_on(Stream& stream
     co_return result;
 }
 
+// Not a coroutine itself: the caller awaits the exchange's own frame directly.
 asio::awaitable<http_result> convex_connection::impl::exchange(const std::string& target,
                                                                std::string& body) {
     if (secure) {
-        co_return co_await exchange_on(*secure, target, body);
+        return exchange_on(*secure, target, body);
     }
-    co_return co_await exchange_on(*plain, target, body);
+    return exchange_on(plain->socket(), target, body);
 }
 
 convex_connection::convex_connection(asio::any_io_executor executor,
                                      const convex_endpoint& endpoint)
-    : impl_(new impl{std::move(executor), endpoint, {}, {}, {}, {}, {}, {}, {}, false, false}) {}
+    : impl_(std::make_unique<impl>(std::move(executor), endpoint)) {}
 
 convex_connection::~convex_connection() = default;
 

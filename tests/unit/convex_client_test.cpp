@@ -10,8 +10,10 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
 
 #include "convex_importd/version.hpp"
 
@@ -22,9 +24,13 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+// Where a canned answer is split into two writes 50 ms apart, so that the client reads it in
+// pieces.
+constexpr char pause_mark = '\x01';
+
 // A loopback server that keeps each request as it arrived on the wire and answers with the
 // next of its canned responses, closing the connection after an answer that says so. Once
-// its answers run out it holds connections open and says nothing: with none, it never
+// its answers run out it holds connections open and reads nothing more: with none, it never
 // answers at all.
 class scripted_server {
 public:
@@ -73,12 +79,23 @@ private:
             pending.erase(0, head_size + length);
 
             const std::string& answer = answers_[next_answer_++];
-            co_await asio::async_write(socket, asio::buffer(answer), with_error);
+            co_await write_in_pieces(socket, answer);
             if (answer.find("Connection: close") != std::string::npos) {
                 co_return;
             }
         }
         held_.push_back(std::move(socket));
+    }
+
+    static asio::awaitable<void> write_in_pieces(tcp::socket& socket, std::string_view answer) {
+        constexpr auto with_error = asio::as_tuple(asio::use_awaitable);
+        const auto pause = answer.find(pause_mark);
+        co_await asio::async_write(socket, asio::buffer(answer.substr(0, pause)), with_error);
+        if (pause != std::string_view::npos) {
+            asio::steady_timer timer(socket.get_executor(), 50ms);
+            co_await timer.async_wait(with_error);
+            co_await asio::async_write(socket, asio::buffer(answer.substr(pause + 1)), with_error);
+        }
     }
 
     static std::size_t content_length(const std::string& head) {
@@ -133,6 +150,34 @@ TEST_CASE("a server that never answers ends the request with the read timeout co
     CHECK(result.error == client_error::read_timeout);
     CHECK(result.phase == "read");
     CHECK(result.error_text() == "read: no answer within the read timeout");
+    CHECK(std::chrono::steady_clock::now() - started < 2s);
+}
+
+TEST_CASE("a server that never reads ends the request with the write timeout code") {
+    asio::io_context io;
+    scripted_server server(io, {});
+    client_options options;
+    options.write_timeout = 200ms;
+    const convex_endpoint endpoint(parse_deployment_url(server.url()), options);
+    convex_connection connection(io.get_executor(), endpoint);
+
+    http_result result;
+    bool done = false;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            // Far more than the socket buffers of both ends hold, so the write cannot finish.
+            std::string body(64 << 20, 'x');
+            result = co_await connection.post("/api/action", body);
+            done = true;
+            io.stop();
+        },
+        asio::detached);
+    const auto started = std::chrono::steady_clock::now();
+    io.run_for(5s);
+    REQUIRE(done);
+    CHECK(result.error == client_error::write_timeout);
+    CHECK(result.phase == "write");
     CHECK(std::chrono::steady_clock::now() - started < 2s);
 }
 
@@ -265,4 +310,67 @@ TEST_CASE("an answer that closes the connection makes the next request open a ne
     CHECK_FALSE(results[1].transport_failed());
     CHECK(results[1].status == 200);
     CHECK(server.connections() == 2);
+}
+
+TEST_CASE("a keep-alive connection idle for longer than the read timeout is used again") {
+    asio::io_context io;
+    scripted_server server(io, {std::string(success_answer), std::string(success_answer)});
+    const convex_endpoint endpoint(parse_deployment_url(server.url()), short_timeouts());
+    convex_connection connection(io.get_executor(), endpoint);
+
+    std::vector<http_result> results;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            std::string body = "{}";
+            results.push_back(co_await connection.post("/api/action", body));
+            asio::steady_timer idle(io, 500ms);  // past the first request's read deadline
+            co_await idle.async_wait(asio::use_awaitable);
+            body = "{}";
+            results.push_back(co_await connection.post("/api/action", body));
+            io.stop();
+        },
+        asio::detached);
+    io.run_for(5s);
+
+    REQUIRE(results.size() == 2);
+    CHECK_FALSE(results[0].transport_failed());
+    CHECK_FALSE(results[1].transport_failed());
+    CHECK(results[1].status == 200);
+    CHECK(server.connections() == 1);
+}
+
+TEST_CASE("an answer that arrives in pieces is read whole, header and body apart") {
+    asio::io_context io;
+    const std::string head_then_body = "HTTP/1.1 200 OK\r\nContent-Length: 33\r\n\r\n" +
+                                       std::string(1, pause_mark) +
+                                       R"({"status":"success","value":null})";
+    const std::string header_cut = "HTTP/1.1 503 Service Unavailable\r\nRetry-" +
+                                   std::string(1, pause_mark) +
+                                   "After: 3\r\nContent-Length: 2\r\n\r\n{}";
+    const std::string body_cut =
+        "HTTP/1.1 200 OK\r\nContent-Length: 33\r\n\r\n{\"status\":" + std::string(1, pause_mark) +
+        R"("success","value":null})";
+    scripted_server server(io, {head_then_body, header_cut, body_cut});
+    const convex_endpoint endpoint(parse_deployment_url(server.url()), client_options{});
+
+    const auto results = post_all(io, endpoint, {"{}", "{}", "{}"});
+    CHECK(results[0].body == R"({"status":"success","value":null})");
+    CHECK(results[1].status == 503);
+    REQUIRE(results[1].retry_after);
+    CHECK(*results[1].retry_after == "3");
+    CHECK(results[1].body == "{}");
+    CHECK(results[2].body == R"({"status":"success","value":null})");
+    CHECK(server.connections() == 1);
+}
+
+TEST_CASE("a connection closed halfway through an answer is a read error") {
+    asio::io_context io;
+    scripted_server server(io, {"HTTP/1.1 200 OK\r\nContent-Length: 33\r\nConnection: close"
+                                "\r\n\r\n{\"status\""});
+    const convex_endpoint endpoint(parse_deployment_url(server.url()), client_options{});
+
+    const auto results = post_all(io, endpoint, {"{}"});
+    CHECK(results[0].phase == "read");
+    CHECK(results[0].error == boost::beast::http::error::partial_message);
 }
