@@ -23,7 +23,21 @@ bool c1_control_at(std::string_view text, std::size_t i) {
 
 }  // namespace
 
+bool has_controls(std::string_view text) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        if (byte < 0x20 || byte == 0x7F || c1_control_at(text, i)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 std::string escape_controls(std::string_view text) {
+    if (!has_controls(text)) {
+        return std::string(text);  // almost every value: one scan and a copy
+    }
+
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) {

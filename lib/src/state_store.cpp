@@ -60,6 +60,38 @@ std::string rows_table(std::int64_t file) {
     return "rows_" + std::to_string(file);
 }
 
+// Outcomes go into SQLite this many at a time, through one statement: running a statement
+// for each row cost more in the statement's own setup than in storing the row.
+constexpr std::size_t rows_per_insert = 32;
+
+std::string insert_rows_sql(std::int64_t file, std::size_t rows) {
+    std::string sql = "INSERT OR REPLACE INTO " + rows_table(file) +
+                      "(idx, line, email, outcome, attempts, detail) VALUES";
+    for (std::size_t i = 0; i < rows; ++i) {
+        sql += i == 0 ? "(?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?)";
+    }
+    return sql;
+}
+
+// An outcome waiting for the next multi-row insert. The slots are reused, strings included.
+struct queued_row {
+    std::int64_t index = 0;
+    std::int64_t line = 0;
+    std::string email;
+    std::int64_t result = 0;
+    std::int64_t attempts = 0;
+    std::string detail;
+
+    void bind_to(sqlite::statement& insert, int first) const {
+        insert.bind(first, index)
+            .bind(first + 1, line)
+            .bind(first + 2, email)
+            .bind(first + 3, result)
+            .bind(first + 4, attempts)
+            .bind(first + 5, detail);
+    }
+};
+
 /// HMAC-SHA-256 with one key, cut to the size of an email_key.
 class email_hasher {
 public:
@@ -225,6 +257,7 @@ struct state_store::impl {
 
     void commit() {
         if (in_batch) {
+            insert_queued();
             db.exec("COMMIT");
             in_batch = false;
             pending = 0;
@@ -233,26 +266,66 @@ struct state_store::impl {
 
     struct row_statements {
         sqlite::statement has;
-        sqlite::statement insert;
+        sqlite::statement insert_one;
+        sqlite::statement insert_many;  // rows_per_insert rows
     };
 
     row_statements& rows(std::int64_t file) {
         auto it = files.find(file);
         if (it == files.end()) {
             const std::string table = rows_table(file);
-            it =
-                files
-                    .emplace(file,
-                             row_statements{db.prepare("SELECT 1 FROM " + table + " WHERE idx = ?"),
-                                            db.prepare("INSERT OR REPLACE INTO " + table +
-                                                       "(idx, line, email, outcome, attempts, "
-                                                       "detail) VALUES(?, ?, ?, ?, ?, ?)")})
-                    .first;
+            row_statements statements{db.prepare("SELECT 1 FROM " + table + " WHERE idx = ?"),
+                                      db.prepare(insert_rows_sql(file, 1)),
+                                      db.prepare(insert_rows_sql(file, rows_per_insert))};
+            it = files.emplace(file, std::move(statements)).first;
         }
         return it->second;
     }
 
+    void queue_row(std::int64_t file, std::size_t index, const row_result& row) {
+        if (queued_count > 0 && queued_file != file) {
+            insert_queued();
+        }
+        if (queued.size() == queued_count) {
+            queued.emplace_back();
+        }
+        queued_row& slot = queued[queued_count++];
+        slot.index = static_cast<std::int64_t>(index);
+        slot.line = static_cast<std::int64_t>(row.line);
+        slot.email.assign(row.email);
+        slot.result = static_cast<std::int64_t>(row.result);
+        slot.attempts = static_cast<std::int64_t>(row.attempts);
+        slot.detail.assign(row.detail);
+        queued_file = file;
+        if (queued_count == rows_per_insert) {
+            insert_queued();
+        }
+    }
+
+    // Within the open batch. Reads of a file's rows call this first, to see every outcome.
+    void insert_queued() {
+        if (queued_count == 0) {
+            return;
+        }
+        row_statements& statements = rows(queued_file);
+        if (queued_count == rows_per_insert) {
+            for (std::size_t i = 0; i < queued_count; ++i) {
+                queued[i].bind_to(statements.insert_many, static_cast<int>(i * 6 + 1));
+            }
+            statements.insert_many.run();
+        } else {
+            for (std::size_t i = 0; i < queued_count; ++i) {
+                queued[i].bind_to(statements.insert_one, 1);
+                statements.insert_one.run();
+            }
+        }
+        queued_count = 0;
+    }
+
     void drop_rows(std::int64_t file) {
+        if (queued_file == file) {
+            queued_count = 0;
+        }
         files.erase(file);
         db.exec("DROP TABLE IF EXISTS " + rows_table(file));
     }
@@ -271,6 +344,9 @@ struct state_store::impl {
     sqlite::statement find_ledger;
     bool ledger_empty = true;  // spares the first import a keyed hash and a lookup per row
     std::map<std::int64_t, row_statements> files;
+    std::vector<queued_row> queued;  // the first queued_count are waiting, for queued_file
+    std::size_t queued_count = 0;
+    std::int64_t queued_file = 0;
     bool in_batch = false;
     std::size_t pending = 0;
 };
@@ -335,6 +411,7 @@ file_entry state_store::begin_file(std::string_view key, std::string_view identi
 }
 
 bool state_store::has_outcome(std::int64_t file, std::size_t index) {
+    impl_->insert_queued();
     auto& has = impl_->rows(file).has;
     has.bind(1, static_cast<std::int64_t>(index));
     const bool found = has.step();
@@ -344,14 +421,7 @@ bool state_store::has_outcome(std::int64_t file, std::size_t index) {
 
 void state_store::record(std::int64_t file, std::size_t index, const row_result& row) {
     impl_->begin_batch();
-    impl_->rows(file)
-        .insert.bind(1, static_cast<std::int64_t>(index))
-        .bind(2, static_cast<std::int64_t>(row.line))
-        .bind(3, row.email)
-        .bind(4, static_cast<std::int64_t>(row.result))
-        .bind(5, static_cast<std::int64_t>(row.attempts))
-        .bind(6, row.detail)
-        .run();
+    impl_->queue_row(file, index, row);
     ++impl_->pending;
 }
 
@@ -385,6 +455,7 @@ std::optional<ledger_entry> state_store::find_in_ledger(std::string_view email) 
 
 void state_store::for_each_row(std::int64_t file,
                                const std::function<void(std::size_t, const row_result&)>& each) {
+    impl_->insert_queued();
     auto rows = impl_->db.prepare("SELECT idx, line, email, outcome, attempts, detail FROM " +
                                   rows_table(file) + " ORDER BY idx");
     row_result row;
@@ -399,6 +470,7 @@ void state_store::for_each_row(std::int64_t file,
 }
 
 std::array<std::size_t, outcome_count> state_store::count_outcomes(std::int64_t file) {
+    impl_->insert_queued();
     std::array<std::size_t, outcome_count> counts{};
     auto rows = impl_->db.prepare("SELECT outcome, count(*) FROM " + rows_table(file) +
                                   " GROUP BY outcome");

@@ -21,3 +21,11 @@ TEST_CASE("a log value never splits the line") {
     CHECK(log_value("a\"b") == "\"a\\\"b\"");
     CHECK(log_value("") == "\"\"");
 }
+
+TEST_CASE("has_controls says whether escaping would change the text") {
+    CHECK_FALSE(has_controls("plain caf\xC3\xA9 \xC2\xA0nbsp"));
+    CHECK(has_controls("tab\there"));
+    CHECK(has_controls("del\x7F"));
+    CHECK(has_controls("c1 \xC2\x85"));
+    CHECK_FALSE(has_controls(""));
+}

@@ -43,3 +43,9 @@ TEST_CASE("control characters are escaped as \\u00XX") {
     append_json_string(out, std::string("a\tb\x1f", 4));
     CHECK(out == "\"a\\u0009b\\u001f\"");
 }
+
+TEST_CASE("characters to escape at either end and side by side leave the text between whole") {
+    std::string out;
+    append_json_string(out, "\"a long run of plain text\\\n\"");
+    CHECK(out == R"("\"a long run of plain text\\\u000a\"")");
+}

@@ -237,3 +237,40 @@ TEST_CASE("the first-line index answers the first line of each email") {
     CHECK(index.first_line("20000@x.io", 30'000) == 20'000);
     CHECK(index.first_line("a@x.io", 30'001) == 2);
 }
+
+TEST_CASE("outcomes of many rows, recorded in batches, are all stored with their fields") {
+    testing::temp_folder folder;
+    constexpr std::size_t rows = 100;  // three full multi-row inserts and a remainder
+    {
+        auto store = state_store::open(folder.path() / "state");
+        const auto file = store->begin_file("/in/many.csv", "id", "many.csv");
+        const auto other = store->begin_file("/in/other.csv", "id", "other.csv");
+        for (std::size_t i = 0; i < rows; ++i) {
+            const std::string email = "user" + std::to_string(i) + "@x.io";
+            store->record(file.id, rows - 1 - i, row(i + 2, email.c_str(), outcome::created, 1));
+            if (i == 40) {
+                // Not committed yet: a read sees it all the same, and so does the other file.
+                CHECK(store->has_outcome(file.id, rows - 1 - i));
+                store->record(other.id, 0, row(2, "other@x.io", outcome::exists));
+                CHECK(store->count_outcomes(other.id)[static_cast<std::size_t>(outcome::exists)] ==
+                      1);
+            }
+        }
+        store->commit();
+    }
+
+    auto store = state_store::open(folder.path() / "state");
+    const auto file = store->begin_file("/in/many.csv", "id", "many.csv");
+    CHECK(file.finished_rows == rows);
+    std::size_t seen = 0;
+    store->for_each_row(file.id, [&](std::size_t index, const row_result& stored) {
+        CHECK(index == seen);
+        CHECK(stored.line == rows - 1 - index + 2);
+        CHECK(stored.email == "user" + std::to_string(rows - 1 - index) + "@x.io");
+        CHECK(stored.detail == "created detail");
+        ++seen;
+    });
+    CHECK(seen == rows);
+    const auto other = store->begin_file("/in/other.csv", "id", "other.csv");
+    CHECK(other.finished_rows == 1);
+}

@@ -9,4 +9,7 @@ namespace convex_importd {
 /// a value from an input file cannot split a log line or drive a terminal. Other bytes pass.
 std::string escape_controls(std::string_view text);
 
+/// True when escape_controls() would change `text`.
+bool has_controls(std::string_view text);
+
 }  // namespace convex_importd

@@ -32,7 +32,7 @@ public:
     results_writer& operator=(const results_writer&) = delete;
 
     /// Records the outcome of the data record at `index` (0-based, in file order).
-    void add(std::size_t index, row_result result);
+    void add(std::size_t index, const row_result& result);
 
     /// Writes what is held back, flushes, syncs and renames into place.
     void commit();
