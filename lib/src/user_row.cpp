@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <optional>
 
 #include "convex_importd/text.hpp"
@@ -145,7 +146,7 @@ void check_fields(user_row& row, const csv_record& record, const column_map& col
         return mark_invalid(row, "password shorter than " +
                                      std::to_string(rules.min_password_length) + " characters");
     }
-    row.password.text().assign(password);
+    row.password.assign(password);
 }
 
 }  // namespace
@@ -200,26 +201,59 @@ column_map map_header(const std::vector<std::string>& names, const column_option
     return columns;
 }
 
+secret_string::secret_string(std::string_view text) : text_(text) {
+    zero_spare();
+}
+
+// The moved-from string may keep the bytes of a short value in its own buffer, behind a size
+// of zero: zero_spare() reaches them, where wipe() would not.
 secret_string::secret_string(secret_string&& other) noexcept : text_(std::move(other.text_)) {
+    zero_spare();
     other.wipe();
+    other.zero_spare();
 }
 
 secret_string& secret_string::operator=(secret_string&& other) noexcept {
     if (this != &other) {
         wipe();
         text_ = std::move(other.text_);
+        zero_spare();
         other.wipe();
+        other.zero_spare();
     }
     return *this;
 }
 
-void secret_string::wipe() {
-    // Cleanse the whole capacity: a shorter value may have left an older one behind it.
-    if (text_.capacity() > 0) {
-        text_.resize(text_.capacity());
-        OPENSSL_cleanse(text_.data(), text_.size());
+void secret_string::assign(std::string_view text) {
+    wipe();
+    if (text.size() > text_.capacity()) {
+        // Growing copies nothing of the (wiped) value; the new storage past it is zeroed.
+        text_.reserve(text.size());
+        zero_spare();
     }
-    text_.clear();
+    text_.assign(text);
+}
+
+// explicit_bzero rather than OPENSSL_cleanse: both are a memset the compiler may not drop,
+// but OPENSSL_cleanse reaches memset through a volatile pointer, and with two wipes per row
+// (the row refilled, the password assigned) the calls cost more than the copy of a password.
+void secret_string::wipe() {
+    if (!text_.empty()) {
+        explicit_bzero(text_.data(), text_.size());
+        text_.clear();
+    }
+}
+
+// std::string keeps capacity() + 1 bytes, the last for the terminator, in the buffer that
+// data() points to; the spare ones are reached through it.
+void secret_string::zero_spare() {
+    OPENSSL_cleanse(text_.data() + text_.size(), text_.capacity() - text_.size() + 1);
+}
+
+bool secret_string::spare_is_zero() const {
+    const char* data = text_.data();
+    return std::all_of(data + text_.size(), data + text_.capacity() + 1,
+                       [](char c) { return c == '\0'; });
 }
 
 user_row make_user_row(const csv_record& record, const column_map& columns, std::size_t index,
