@@ -104,8 +104,19 @@ stop_masks find_stop_masks(const char* bytes, std::uint64_t delimiters) {
 
 }  // namespace
 
+namespace {
+
+// The whole capacity: the text is reused record after record (or chunk after chunk), so a
+// shorter one leaves the tail of a longer one, passwords included, behind its size().
+void cleanse_capacity(std::string& text) {
+    text.resize(text.capacity());
+    OPENSSL_cleanse(text.data(), text.size());
+}
+
+}  // namespace
+
 csv_record::~csv_record() {
-    OPENSSL_cleanse(text_.data(), text_.size());
+    cleanse_capacity(text_);
 }
 
 void csv_record::clear(std::size_t line) {
@@ -136,7 +147,7 @@ csv_reader::csv_reader(const std::filesystem::path& path, csv_options options)
 csv_reader::~csv_reader() {
     // The buffers held the file's text, passwords included.
     OPENSSL_cleanse(raw_.get(), chunk_bytes);
-    OPENSSL_cleanse(decoded_.data(), decoded_.size());
+    cleanse_capacity(decoded_);
     if (fd_ >= 0) {
         ::close(fd_);
     }
