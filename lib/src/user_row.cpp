@@ -90,6 +90,22 @@ void mark_untrusted(user_row& row, std::string reason) {
     mark_invalid(row, std::move(reason));
 }
 
+bool holds_text(std::string_view field) {
+    return std::any_of(field.begin(), field.end(), [](char c) { return !is_blank(c); });
+}
+
+// Whether the record, without the empty cells that spreadsheets pad rows with, is at least
+// `width` fields wide: whether one of its fields from `width` - 1 on holds text. Asked of
+// every record, where fields_in_use() would trim each field from the end.
+bool spans_width(const csv_record& record, std::size_t width) {
+    for (std::size_t i = width == 0 ? 0 : width - 1; i < record.size(); ++i) {
+        if (holds_text(record.field(i))) {
+            return true;
+        }
+    }
+    return width == 0;
+}
+
 // The record's width without the empty cells that spreadsheets pad rows with.
 std::size_t fields_in_use(const csv_record& record) {
     std::size_t used = record.size();
@@ -271,7 +287,8 @@ void fill_user_row(user_row& row, const csv_record& record, const column_map& co
                    std::size_t index, const row_rules& rules) {
     row.index = index;
     row.line = record.line();
-    row.email.clear();
+    // The email is left to check_fields, which writes or clears it on every path: cleared
+    // here, its storage would be zeroed by the resize that the next email is written into.
     row.password.wipe();
     row.params.clear();
     row.verdict.reset();
@@ -281,7 +298,7 @@ void fill_user_row(user_row& row, const csv_record& record, const column_map& co
 
 bool looks_like_fragment(const csv_record& record, const column_map& columns,
                          const row_rules& rules) {
-    if (record.oversized() || fields_in_use(record) >= columns.header_fields) {
+    if (record.oversized() || spans_width(record, columns.header_fields)) {
         return false;
     }
     if (columns.email >= record.size() || !valid_utf8(record.field(columns.email))) {
