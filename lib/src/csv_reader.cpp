@@ -286,8 +286,10 @@ private:
     void find_stops(std::size_t offset) {
         const std::size_t size = std::min<std::size_t>(64, end_ - offset);
         const char* bytes = data_ + offset;
-        char padded[64] = {};
+        // Zeroed only when used: zeroed at its declaration, it cost four stores per block.
+        char padded[64];
         if (size < 64) {
+            std::memset(padded, 0, sizeof padded);
             std::memcpy(padded, bytes, size);  // the chunk ends within the block
             bytes = padded;
         }
