@@ -3,7 +3,8 @@
 // usage: read-rows FILE [--duplicates]
 //
 // Every record goes through the same checks as in an import (record structure, UTF-8, email
-// normalisation, password length) and becomes a user_row. Without --duplicates the rows skip
+// normalisation, password length, the test for the rest of a record cut by a line break) and
+// is filled into one reused user_row, as row_source does. Without --duplicates the rows skip
 // the duplicate-email set, whose memory grows with the file (about 50 bytes per distinct
 // email), so that a file of tens of millions of rows measures the reader and not a hash
 // table; with --duplicates the rows come from row_source, exactly as `check` and `import`
@@ -37,11 +38,19 @@ tally read_without_duplicates(const char* path, const file_layout& layout, const
     csv_reader reader(path, layout.csv);
     skip_to_data(reader, layout);
     csv_record record;
+    user_row row;
     tally total;
     while (reader.next(record)) {
-        if (!record.blank()) {
-            count(total, make_user_row(record, layout.columns, total.rows, rules));
+        if (record.blank()) {
+            continue;
         }
+        // row_source asks this of every record it looks ahead to.
+        const bool fragment = looks_like_fragment(record, layout.columns, rules);
+        fill_user_row(row, record, layout.columns, total.rows, rules);
+        if (fragment) {
+            mark_broken_record(row, "cut by a line break that is not quoted");
+        }
+        count(total, row);
     }
     total.bytes = reader.bytes_read();
     return total;

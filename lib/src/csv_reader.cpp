@@ -104,8 +104,19 @@ stop_masks find_stop_masks(const char* bytes, std::uint64_t delimiters) {
 
 }  // namespace
 
+namespace {
+
+// The whole capacity: the text is reused record after record (or chunk after chunk), so a
+// shorter one leaves the tail of a longer one, passwords included, behind its size().
+void cleanse_capacity(std::string& text) {
+    text.resize(text.capacity());
+    OPENSSL_cleanse(text.data(), text.size());
+}
+
+}  // namespace
+
 csv_record::~csv_record() {
-    OPENSSL_cleanse(text_.data(), text_.size());
+    cleanse_capacity(text_);
 }
 
 void csv_record::clear(std::size_t line) {
@@ -136,7 +147,7 @@ csv_reader::csv_reader(const std::filesystem::path& path, csv_options options)
 csv_reader::~csv_reader() {
     // The buffers held the file's text, passwords included.
     OPENSSL_cleanse(raw_.get(), chunk_bytes);
-    OPENSSL_cleanse(decoded_.data(), decoded_.size());
+    cleanse_capacity(decoded_);
     if (fd_ >= 0) {
         ::close(fd_);
     }
@@ -224,23 +235,11 @@ void csv_reader::finish_field(csv_record& record) {
     record.text_.push_back(unit_separator);
 }
 
-// What follows a field on the plain path: anything else (a CR, a doubled quote, the end of
-// the chunk) leaves the record to the state machine.
-enum class field_ending : std::uint8_t { delimiter, line_feed, other };
-
 // Finds, for the plain path, the bytes that end field text in one chunk. The caller works on
 // a copy: held in the reader, its fields would be reloaded after every byte appended to a
 // record, since a char store may alias anything.
 class csv_reader::stop_finder {
 public:
-    // A field's text, and the offset and kind of the byte after it.
-    struct field {
-        std::size_t begin = 0;
-        std::size_t end = 0;
-        std::size_t stop = 0;
-        field_ending ending = field_ending::other;
-    };
-
     stop_finder(const char* data, std::size_t end, char delimiter, const block_bits& block)
         : data_(data),
           end_(end),
@@ -253,36 +252,23 @@ public:
     /// not ASCII.
     bool saw_non_ascii() const { return saw_non_ascii_; }
 
-    /// The field from offset `from`: unquoted text, or quoted text without quotes or line
-    /// breaks inside. Nothing for anything else.
-    std::optional<field> find_field(std::size_t from) {
-        const std::size_t stop = next_stop(from, &block_bits::unquoted);
-        if (stop == end_ || data_[stop] != '"') {
-            return field{from, stop, stop, ending_at(stop)};
-        }
-        if (stop != from) {
-            return std::nullopt;  // a stray quote inside unquoted text
-        }
-        const std::size_t close = next_stop(from + 1, &block_bits::quoted);
-        if (close == end_ || data_[close] != '"') {
-            return std::nullopt;  // a line break inside the quotes, or the chunk ends first
-        }
-        return field{from + 1, close, close + 1, ending_at(close + 1)};
+    /// Whether the byte at `offset` (before the chunk's end) ends a plain field and with it
+    /// perhaps the record: the delimiter or LF.
+    bool ends_field(std::size_t offset) const {
+        const unsigned c = static_cast<unsigned char>(data_[offset]);
+        return c == (delimiters_ & 0xFF) || c == '\n';
     }
+
+    /// The offset of the first delimiter, quote, CR or LF at or after `from`, or the chunk's
+    /// end.
+    std::size_t unquoted_stop(std::size_t from) { return next_stop<&block_bits::unquoted>(from); }
+
+    /// The offset of the first quote, CR or LF at or after `from`, or the chunk's end.
+    std::size_t quoted_stop(std::size_t from) { return next_stop<&block_bits::quoted>(from); }
 
 private:
-    field_ending ending_at(std::size_t offset) const {
-        if (offset == end_) {
-            return field_ending::other;  // the chunk ends before the record does
-        }
-        const unsigned c = static_cast<unsigned char>(data_[offset]);
-        return c == (delimiters_ & 0xFF) ? field_ending::delimiter
-               : c == '\n'               ? field_ending::line_feed
-                                         : field_ending::other;
-    }
-
-    // The offset of the first byte at or after `from` that `stops` marks, or end_.
-    std::size_t next_stop(std::size_t from, std::uint64_t block_bits::*stops) {
+    template <std::uint64_t block_bits::*stops>
+    std::size_t next_stop(std::size_t from) {
         while (from < end_) {
             // Unsigned: an offset before the block wraps around to far past it.
             if (from - block_.offset >= 64) {
@@ -300,8 +286,10 @@ private:
     void find_stops(std::size_t offset) {
         const std::size_t size = std::min<std::size_t>(64, end_ - offset);
         const char* bytes = data_ + offset;
-        char padded[64] = {};
+        // Zeroed only when used: zeroed at its declaration, it cost four stores per block.
+        char padded[64];
         if (size < 64) {
+            std::memset(padded, 0, sizeof padded);
             std::memcpy(padded, bytes, size);  // the chunk ends within the block
             bytes = padded;
         }
@@ -322,39 +310,56 @@ private:
     bool saw_non_ascii_ = block_.non_ascii;
 };
 
+// Each field is unquoted text, or quoted text without quotes or line breaks inside, and ends
+// in the delimiter or the LF; anything else (a CR, a doubled quote, a stray quote, the end of
+// the chunk) leaves the record to the state machine.
 bool csv_reader::next_plain(csv_record& record) {
     if (!plain_path_ || last_was_cr_) {
         return false;  // after a CR, the LF of a CRLF may come first
     }
     stop_finder finder(data_, end_, options_.delimiter, block_);
-    const std::size_t limit = options_.max_record_bytes;
     // The fields are found first and the line copied once; they point into the copy.
-    std::size_t next_field = begin_;
-    std::size_t counted = 0;  // as the state machine counts towards the size limit
+    std::size_t from = begin_;
+    std::size_t field_bytes = 0;
     for (;;) {
-        const auto field = finder.find_field(next_field);
-        if (!field || field->ending == field_ending::other) {
-            record.clear(line_);  // a doubled quote, a CR, or the end of the chunk
-            return false;
+        std::size_t first = from;
+        std::size_t last = finder.unquoted_stop(from);
+        std::size_t stop = last;
+        if (stop != end_ && data_[stop] == '"') {
+            if (stop != from) {
+                break;  // a stray quote inside unquoted text
+            }
+            first = from + 1;
+            last = finder.quoted_stop(first);
+            if (last == end_ || data_[last] != '"') {
+                break;  // a line break inside the quotes, or the chunk ends first
+            }
+            stop = last + 1;
         }
-        // The state machine marks a record that reaches the size limit; only it does.
-        if (counted + field->end - field->begin >= limit) {
-            record.clear(line_);
-            return false;
-        }
-        counted += field->end - field->begin + 1;
-        record.spans_.push_back({field->begin - begin_, field->end - begin_});
-        next_field = field->stop + 1;
-        if (field->ending == field_ending::line_feed) {
+        if (stop == end_ || !finder.ends_field(stop)) {
             break;
         }
+        record.spans_.push_back({first - begin_, last - begin_});
+        field_bytes += last - first;
+        from = stop + 1;
+        if (data_[stop] != '\n') {
+            continue;
+        }
+
+        // The state machine counts a byte per field besides the text towards the size limit,
+        // and marks a record that reaches it; only it does.
+        if (field_bytes + record.spans_.size() - 1 >= options_.max_record_bytes) {
+            break;
+        }
+        record.text_.assign(data_ + begin_, stop - begin_);
+        record.known_ascii_ = !finder.saw_non_ascii();
+        block_ = finder.block();
+        consume(from - begin_);
+        ++line_;
+        return true;
     }
-    record.text_.assign(data_ + begin_, next_field - 1 - begin_);
-    record.known_ascii_ = !finder.saw_non_ascii();
-    block_ = finder.block();
-    consume(next_field - begin_);
-    ++line_;
-    return true;
+    record.clear(line_);
+    return false;
 }
 
 bool csv_reader::next(csv_record& record) {

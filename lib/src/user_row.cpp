@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <optional>
 
 #include "convex_importd/text.hpp"
@@ -89,6 +90,22 @@ void mark_untrusted(user_row& row, std::string reason) {
     mark_invalid(row, std::move(reason));
 }
 
+bool holds_text(std::string_view field) {
+    return std::any_of(field.begin(), field.end(), [](char c) { return !is_blank(c); });
+}
+
+// Whether the record, without the empty cells that spreadsheets pad rows with, is at least
+// `width` fields wide: whether one of its fields from `width` - 1 on holds text. Asked of
+// every record, where fields_in_use() would trim each field from the end.
+bool spans_width(const csv_record& record, std::size_t width) {
+    for (std::size_t i = width == 0 ? 0 : width - 1; i < record.size(); ++i) {
+        if (holds_text(record.field(i))) {
+            return true;
+        }
+    }
+    return width == 0;
+}
+
 // The record's width without the empty cells that spreadsheets pad rows with.
 std::size_t fields_in_use(const csv_record& record) {
     std::size_t used = record.size();
@@ -145,7 +162,7 @@ void check_fields(user_row& row, const csv_record& record, const column_map& col
         return mark_invalid(row, "password shorter than " +
                                      std::to_string(rules.min_password_length) + " characters");
     }
-    row.password.text().assign(password);
+    row.password.assign(password);
 }
 
 }  // namespace
@@ -200,26 +217,59 @@ column_map map_header(const std::vector<std::string>& names, const column_option
     return columns;
 }
 
+secret_string::secret_string(std::string_view text) : text_(text) {
+    zero_spare();
+}
+
+// The moved-from string may keep the bytes of a short value in its own buffer, behind a size
+// of zero: zero_spare() reaches them, where wipe() would not.
 secret_string::secret_string(secret_string&& other) noexcept : text_(std::move(other.text_)) {
+    zero_spare();
     other.wipe();
+    other.zero_spare();
 }
 
 secret_string& secret_string::operator=(secret_string&& other) noexcept {
     if (this != &other) {
         wipe();
         text_ = std::move(other.text_);
+        zero_spare();
         other.wipe();
+        other.zero_spare();
     }
     return *this;
 }
 
-void secret_string::wipe() {
-    // Cleanse the whole capacity: a shorter value may have left an older one behind it.
-    if (text_.capacity() > 0) {
-        text_.resize(text_.capacity());
-        OPENSSL_cleanse(text_.data(), text_.size());
+void secret_string::assign(std::string_view text) {
+    wipe();
+    if (text.size() > text_.capacity()) {
+        // Growing copies nothing of the (wiped) value; the new storage past it is zeroed.
+        text_.reserve(text.size());
+        zero_spare();
     }
-    text_.clear();
+    text_.assign(text);
+}
+
+// explicit_bzero rather than OPENSSL_cleanse: both are a memset the compiler may not drop,
+// but OPENSSL_cleanse reaches memset through a volatile pointer, and with two wipes per row
+// (the row refilled, the password assigned) the calls cost more than the copy of a password.
+void secret_string::wipe() {
+    if (!text_.empty()) {
+        explicit_bzero(text_.data(), text_.size());
+        text_.clear();
+    }
+}
+
+// std::string keeps capacity() + 1 bytes, the last for the terminator, in the buffer that
+// data() points to; the spare ones are reached through it.
+void secret_string::zero_spare() {
+    OPENSSL_cleanse(text_.data() + text_.size(), text_.capacity() - text_.size() + 1);
+}
+
+bool secret_string::spare_is_zero() const {
+    const char* data = text_.data();
+    return std::all_of(data + text_.size(), data + text_.capacity() + 1,
+                       [](char c) { return c == '\0'; });
 }
 
 user_row make_user_row(const csv_record& record, const column_map& columns, std::size_t index,
@@ -237,7 +287,8 @@ void fill_user_row(user_row& row, const csv_record& record, const column_map& co
                    std::size_t index, const row_rules& rules) {
     row.index = index;
     row.line = record.line();
-    row.email.clear();
+    // The email is left to check_fields, which writes or clears it on every path: cleared
+    // here, its storage would be zeroed by the resize that the next email is written into.
     row.password.wipe();
     row.params.clear();
     row.verdict.reset();
@@ -247,7 +298,7 @@ void fill_user_row(user_row& row, const csv_record& record, const column_map& co
 
 bool looks_like_fragment(const csv_record& record, const column_map& columns,
                          const row_rules& rules) {
-    if (record.oversized() || fields_in_use(record) >= columns.header_fields) {
+    if (record.oversized() || spans_width(record, columns.header_fields)) {
         return false;
     }
     if (columns.email >= record.size() || !valid_utf8(record.field(columns.email))) {

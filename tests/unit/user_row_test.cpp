@@ -136,3 +136,97 @@ TEST_CASE("a secret string is wiped when moved from and when cleared") {
     second.wipe();
     CHECK(second.view().empty());
 }
+
+TEST_CASE("a secret string's storage past its value is always zero, whatever it held before") {
+    const std::string long_value(100, 'x');
+    secret_string secret;
+    CHECK(secret.spare_is_zero());
+    for (const std::string_view value :
+         {std::string_view("a short one"), std::string_view(long_value),
+          std::string_view("shorter"), std::string_view("")}) {
+        secret.assign(value);
+        CHECK(secret.view() == value);
+        CHECK(secret.spare_is_zero());
+    }
+
+    secret.assign(long_value);
+    secret_string moved(std::move(secret));
+    CHECK(moved.spare_is_zero());
+    CHECK(secret.spare_is_zero());
+
+    secret_string short_one("hunter2");
+    secret_string target("another value, long enough to leave the small-string buffer");
+    target = std::move(short_one);
+    CHECK(target.view() == "hunter2");
+    CHECK(target.spare_is_zero());
+    CHECK(short_one.spare_is_zero());
+    target.wipe();
+    CHECK(target.spare_is_zero());
+}
+
+TEST_CASE("a row refilled with a shorter password keeps nothing of the longer one") {
+    const auto records = records_of(
+        "email,password\na@x.io,a-long-password-that-needs-the-heap\nb@x.io,shortpass\n"
+        "c@x.io,short\n");
+    const auto columns = map_header(header_names(records[0]), {});
+    user_row row;
+    fill_user_row(row, records[1], columns, 0, row_rules{});
+    fill_user_row(row, records[2], columns, 1, row_rules{});
+    CHECK(row.password.view() == "shortpass");
+    CHECK(row.password.spare_is_zero());
+    fill_user_row(row, records[3], columns, 2, row_rules{});
+    CHECK(row.verdict == outcome::invalid);  // too short: wiped, not kept
+    CHECK(row.password.view().empty());
+    CHECK(row.password.spare_is_zero());
+}
+
+TEST_CASE("a row refilled in place reads the same as a new row, whatever it held before") {
+    const auto records = records_of(
+        "email,password,name\n"
+        "Ann@Example.COM,long-enough-password,Ann\n"
+        "b@x.io,short,Bo\n"
+        "not an address,long-enough-password,Cy\n"
+        "d@x.io,\n"
+        "E@x.io,long-enough-password\n"
+        "f@x.io,pass,word,spilled\n"
+        "\xC3\xA9@x.io,long-enough-password,\xC3\xA9\n"
+        "g@x.io,long-\xFF-password,G\n"
+        ",long-enough-password,H\n"
+        "i@x.io,,\n"
+        "J@X.IO,another-long-password,J\n");
+    column_options options;
+    options.params = {{"name", "name"}};
+    const auto columns = map_header(header_names(records[0]), options);
+
+    user_row refilled;
+    for (std::size_t i = 1; i < records.size(); ++i) {
+        CAPTURE(i);
+        fill_user_row(refilled, records[i], columns, i - 1, row_rules{});
+        const user_row fresh = make_user_row(records[i], columns, i - 1, row_rules{});
+        CHECK(refilled.index == fresh.index);
+        CHECK(refilled.line == fresh.line);
+        CHECK(refilled.email == fresh.email);
+        CHECK(refilled.password.view() == fresh.password.view());
+        CHECK(refilled.params == fresh.params);
+        CHECK(refilled.verdict == fresh.verdict);
+        CHECK(refilled.detail == fresh.detail);
+    }
+}
+
+TEST_CASE("a record is a fragment only when short of the header without its padding") {
+    const auto records = records_of(
+        "email,password,name\n"
+        "x\n"
+        "a@x.io\n"
+        ",,  \n"
+        "pw,b,c\n"
+        "pw,,,\t,\n"
+        "pw,,,x\n"
+        "a@x.io,,,\t,\n");
+    const auto columns = map_header(header_names(records[0]), {});
+    const std::vector<bool> expected{true, false, true, false, true, false, false};
+    for (std::size_t i = 1; i < records.size(); ++i) {
+        CAPTURE(i);
+        CHECK(looks_like_fragment(records[i], columns, row_rules{}) == expected[i - 1]);
+    }
+}

@@ -30,8 +30,10 @@ public:
     std::size_t line() const { return line_; }
     std::size_t size() const { return spans_.size(); }
     std::string_view field(std::size_t index) const {
+        // Not substr(): the reader only makes spans that lie in the text, and its bounds check
+        // (a compare, a branch and a clamp) ran on every field read, several per record.
         const span& found = spans_[index];
-        return std::string_view(text_).substr(found.begin, found.end - found.begin);
+        return std::string_view(text_.data() + found.begin, found.end - found.begin);
     }
 
     /// Every field's text, in order, each followed or enclosed by ASCII bytes that belong to

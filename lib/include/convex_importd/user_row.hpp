@@ -56,10 +56,14 @@ struct row_rules {
 
 /// A string that is overwritten with zeros when it is destroyed or cleared, for passwords
 /// and request bodies. Move-only, so that no stray copy outlives its use.
+///
+/// Invariant: every byte of its storage past size() is zero. A value is wiped before its
+/// storage holds another or is given up, so a wipe only has size() bytes to overwrite, not
+/// the whole capacity, and no shorter value leaves the tail of a longer one behind it.
 class secret_string {
 public:
-    secret_string() = default;
-    explicit secret_string(std::string_view text) : text_(text) {}
+    secret_string() { zero_spare(); }
+    explicit secret_string(std::string_view text);
     secret_string(secret_string&& other) noexcept;
     secret_string& operator=(secret_string&& other) noexcept;
     secret_string(const secret_string&) = delete;
@@ -67,10 +71,17 @@ public:
     ~secret_string() { wipe(); }
 
     std::string_view view() const { return text_; }
-    std::string& text() { return text_; }
+
+    /// Wipes the value held and holds `text` instead.
+    void assign(std::string_view text);
     void wipe();
 
+    /// Whether the invariant holds, for tests.
+    bool spare_is_zero() const;
+
 private:
+    void zero_spare();
+
     std::string text_;
 };
 
