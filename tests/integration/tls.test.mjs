@@ -104,10 +104,11 @@ test("a certificate for another host name is refused even from a trusted CA", as
     assert.equal((await misnamed.stats()).requests, 0);
 });
 
-// openssl s_server offering TLS 1.1 alone (the security level lowered so that it may).
-async function tls11Server() {
-    const server = spawn("openssl", ["s_server", "-accept", "127.0.0.1:0", "-tls1_1",
-        "-cipher", "DEFAULT@SECLEVEL=0", "-cert", path.join(folder.path, "loopback.pem"),
+// openssl s_server with the loopback certificate: it completes handshakes and never answers
+// a request (what it reads goes to its standard output, which is only scanned for the port).
+async function sServer(extraArgs = []) {
+    const server = spawn("openssl", ["s_server", "-accept", "127.0.0.1:0", ...extraArgs,
+        "-cert", path.join(folder.path, "loopback.pem"),
         "-key", path.join(folder.path, "loopback.key")], { stdio: ["pipe", "pipe", "ignore"] });
     const lines = createInterface({ input: server.stdout });
     const port = await new Promise((resolve, reject) => {
@@ -123,6 +124,11 @@ async function tls11Server() {
     return { url: `https://127.0.0.1:${port}`, stop: () => server.kill("SIGKILL") };
 }
 
+// Offering TLS 1.1 alone, the security level lowered so that it may.
+function tls11Server() {
+    return sServer(["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"]);
+}
+
 test("a server that offers only TLS 1.1 is refused", async () => {
     const server = await tls11Server();
     try {
@@ -131,6 +137,24 @@ test("a server that offers only TLS 1.1 is refused", async () => {
 
         assert.equal(result.code, 1);
         assert.match(result.stderr, /TLS with 127\.0\.0\.1:\d+ failed: tls: (unsupported protocol|.*protocol version)/);
+    } finally {
+        server.stop();
+    }
+});
+
+test("an HTTPS server that never answers ends the row failed on the read timeout", async () => {
+    const server = await sServer();
+    try {
+        const input = usersFile("silent.csv", 1);
+        const started = Date.now();
+        const result = await run(["import", input, "--url", server.url, "--ca-file", ca,
+            "--read-timeout", "1s", "--max-attempts", "1"], { timeoutMs: 30_000 });
+
+        assert.equal(result.code, 0, result.stderr);
+        const [row] = readResults(`${input}.results.csv`);
+        assert.equal(row.outcome, "failed");
+        assert.match(row.detail, /^read: no answer within the read timeout/);
+        assert.ok(Date.now() - started < 10_000, "the timeout, not the test's limit, ended it");
     } finally {
         server.stop();
     }
