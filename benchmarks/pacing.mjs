@@ -6,7 +6,8 @@
 // ending `failed`.
 //
 // Usage: node benchmarks/pacing.mjs [--rows 1000] [--slots 16] [--latency-ms 400]
-//        [--ceiling 64] [--binary build/daemon/convex-importd]
+//        [--ceiling 64]
+// The binary is build/daemon/convex-importd, or CONVEX_IMPORTD_BIN when set.
 // Prints one JSON line per scenario and a Markdown table at the end.
 import { readFileSync } from "node:fs";
 import http from "node:http";
