@@ -25,11 +25,32 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick=true ;;
         --keep) keep=true ;;
-        --only) only=",${2:-},"; shift ;;
+        --only)
+            if [ $# -lt 2 ]; then
+                echo "benchmarks/run.sh: --only needs a comma list of benchmarks" >&2
+                exit 2
+            fi
+            only=",$2,"
+            shift
+            ;;
         *) echo "usage: benchmarks/run.sh [--quick] [--keep] [--only LIST]" >&2; exit 2 ;;
     esac
     shift
 done
+for name in ${only//,/ }; do
+    case "$name" in
+        reader | pipeline | latency | memory | pacing | real) ;;
+        *)
+            echo "benchmarks/run.sh: --only: unknown benchmark \"$name\" (known: reader," \
+                "pipeline, latency, memory, pacing, real)" >&2
+            exit 2
+            ;;
+    esac
+done
+if [ "$only" = ",," ]; then
+    echo "benchmarks/run.sh: --only needs a comma list of benchmarks" >&2
+    exit 2
+fi
 
 if $quick; then
     reader_bytes=$((64 << 20)) csv_parse_bytes=$((8 << 20)) pipeline_rows=20000
