@@ -7,6 +7,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -108,12 +111,13 @@ int count_bits(std::uint64_t bits) {
     return static_cast<int>((bits * 0x0101010101010101ULL) >> 56);
 }
 
-// Writes `base` plus the position of each set bit of `bits`, in order, and returns the end of
-// what it wrote. Four at a time without a test per bit: the bits of the field ends fall
-// differently in every block, so a loop that stopped at the last one mispredicted about once
-// per block. Up to three entries past the end are written and left as garbage.
-std::uint32_t* append_offsets(std::uint32_t* out, std::size_t base, std::uint64_t bits) {
-    std::uint32_t* const end = out + count_bits(bits);
+// Writes `base` plus the position of each of the `count` set bits of `bits`, in order, and
+// returns the end of what it wrote. Four at a time without a test per bit: the bits of the
+// field ends fall differently in every block, so a loop that stopped at the last one
+// mispredicted about once per block. Up to three entries past the end are written and left
+// as garbage.
+std::uint32_t* append_offsets(std::uint32_t* out, std::size_t base, std::uint64_t bits, int count) {
+    std::uint32_t* const end = out + count;
     const auto at = static_cast<std::uint32_t>(base);
     while (out < end) {
         for (int i = 0; i < 4; ++i) {
@@ -124,6 +128,92 @@ std::uint32_t* append_offsets(std::uint32_t* out, std::size_t base, std::uint64_
     }
     return end;
 }
+
+// The 64 bytes at `offset`, or, when the chunk (of `size` bytes) ends within them, a copy of
+// its last bytes padded with zeros in `padded`.
+const char* block_at(const char* data, std::size_t offset, std::size_t size, char (&padded)[64]) {
+    if (offset + 64 <= size) {
+        return data + offset;
+    }
+    std::memset(padded, 0, sizeof padded);
+    std::memcpy(padded, data + offset, size - offset);
+    return padded;
+}
+
+// The bits of a block's bytes before `end`.
+std::uint64_t bits_before(std::size_t offset, std::size_t end) {
+    return end - offset >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << (end - offset)) - 1;
+}
+
+// What indexing a window found: where its entries end, and whether it may hold bytes that are
+// not ASCII.
+struct window_scan {
+    std::uint32_t* end = nullptr;
+    bool non_ascii = false;
+};
+
+// The stops of data[from, end) in `out`; the chunk holds `size` bytes.
+window_scan scan_window(const char* data, std::size_t from, std::size_t end, std::size_t size,
+                        std::uint64_t delimiters, std::uint32_t* out) {
+    window_scan scanned{out, false};
+    for (std::size_t offset = from; offset < end; offset += 64) {
+        char padded[64];
+        const stop_mask found = find_stop_mask(block_at(data, offset, size, padded), delimiters);
+        const std::uint64_t stops = found.stops & bits_before(offset, end);
+        scanned.end = append_offsets(scanned.end, offset, stops, count_bits(stops));
+        scanned.non_ascii = scanned.non_ascii || found.non_ascii;
+    }
+    return scanned;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define CONVEX_IMPORTD_WIDE_SCAN 1
+
+// The bits of the quotes, CRs, LFs and delimiters among 32 bytes.
+[[gnu::target("avx2")]] std::uint64_t stops_in_avx2(__m256i bytes, __m256i delimiter) {
+    const __m256i hits =
+        _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(bytes, _mm256_set1_epi8('"')),
+                                        _mm256_cmpeq_epi8(bytes, delimiter)),
+                        _mm256_or_si256(_mm256_cmpeq_epi8(bytes, _mm256_set1_epi8('\r')),
+                                        _mm256_cmpeq_epi8(bytes, _mm256_set1_epi8('\n'))));
+    return static_cast<std::uint32_t>(_mm256_movemask_epi8(hits));
+}
+
+// find_stop_mask in two 32-byte steps, for processors with AVX2.
+[[gnu::target("avx2")]] stop_mask find_stop_mask_avx2(const char* bytes, std::uint64_t delimiters) {
+    const __m256i delimiter = _mm256_set1_epi64x(static_cast<long long>(delimiters));
+    const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes));
+    const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes + 32));
+    stop_mask found;
+    found.stops = stops_in_avx2(low, delimiter) | stops_in_avx2(high, delimiter) << 32;
+    found.non_ascii = _mm256_movemask_epi8(_mm256_or_si256(low, high)) != 0;
+    return found;
+}
+
+// scan_window with AVX2, and with the bit count and trailing-zero count in one instruction
+// each: indexing was an eighth of the reading time.
+[[gnu::target("avx2,bmi,popcnt")]] window_scan scan_window_avx2(const char* data, std::size_t from,
+                                                                std::size_t end, std::size_t size,
+                                                                std::uint64_t delimiters,
+                                                                std::uint32_t* out) {
+    window_scan scanned{out, false};
+    for (std::size_t offset = from; offset < end; offset += 64) {
+        char padded[64];
+        const stop_mask found =
+            find_stop_mask_avx2(block_at(data, offset, size, padded), delimiters);
+        const std::uint64_t stops = found.stops & bits_before(offset, end);
+        scanned.end = append_offsets(scanned.end, offset, stops, __builtin_popcountll(stops));
+        scanned.non_ascii = scanned.non_ascii || found.non_ascii;
+    }
+    return scanned;
+}
+
+bool has_avx2() {
+    static const bool found = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+                              __builtin_cpu_supports("popcnt");
+    return found;
+}
+#endif
 
 bool all_ascii(std::string_view text) {
     unsigned char seen = 0;
@@ -274,28 +364,18 @@ void csv_reader::index_window(std::size_t from) {
     const std::size_t end = std::min(end_, from + window_bytes);
     const std::uint64_t delimiters =
         0x0101010101010101ULL * static_cast<unsigned char>(options_.delimiter);
-    std::uint32_t* out = stops_at_.get();
-    bool non_ascii = false;
-    for (std::size_t offset = from; offset < end; offset += 64) {
-        const std::size_t size = std::min<std::size_t>(64, end - offset);
-        const char* bytes = data_ + offset;
-        char padded[64];
-        if (offset + 64 > end_) {
-            std::memset(padded, 0, sizeof padded);
-            std::memcpy(padded, bytes, size);  // the chunk ends within the block
-            bytes = padded;
-        }
-        const stop_mask found = find_stop_mask(bytes, delimiters);
-        const std::uint64_t inside =
-            size == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << size) - 1;
-        out = append_offsets(out, offset, found.stops & inside);
-        non_ascii = non_ascii || found.non_ascii;
-    }
-    *out = static_cast<std::uint32_t>(end);
+#if defined(CONVEX_IMPORTD_WIDE_SCAN)
+    const window_scan scanned =
+        has_avx2() ? scan_window_avx2(data_, from, end, end_, delimiters, stops_at_.get())
+                   : scan_window(data_, from, end, end_, delimiters, stops_at_.get());
+#else
+    const window_scan scanned = scan_window(data_, from, end, end_, delimiters, stops_at_.get());
+#endif
+    *scanned.end = static_cast<std::uint32_t>(end);
     next_stop_ = 0;
     window_begin_ = from;
     window_end_ = end;
-    window_non_ascii_ = non_ascii;
+    window_non_ascii_ = scanned.non_ascii;
 }
 
 // Each field is unquoted text, or quoted text without quotes or line breaks inside, and ends
