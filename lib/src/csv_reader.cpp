@@ -437,7 +437,9 @@ csv_reader::indexed_read csv_reader::read_indexed(csv_record& record) {
         if (field_bytes + record.spans_.size() - 1 >= options_.max_record_bytes) {
             return indexed_read::not_plain;
         }
-        record.text_.assign(data + begin_, at - begin_);
+        // Appended to the cleared text rather than assigned: assign() checks whether the
+        // source overlaps the string, on every record.
+        record.text_.append(data + begin_, at - begin_);
         record.known_ascii_ = !window_non_ascii_ || all_ascii(record.text_);
         next_stop_ = static_cast<std::size_t>(stop - stops_at_.get());
         consume(from - begin_);
@@ -456,26 +458,29 @@ bool csv_reader::next_plain(csv_record& record) {
     while (stops_at_[next_stop_] < begin_) {
         ++next_stop_;  // past what the state machine read; the last entry ends the walk
     }
-    indexed_read outcome = read_indexed(record);
-    if (outcome == indexed_read::window_ended && window_begin_ != begin_ && window_end_ != end_) {
+    for (;;) {
+        const indexed_read outcome = read_indexed(record);
+        if (outcome == indexed_read::record) {
+            return true;
+        }
+        record.clear(line_);
+        if (outcome == indexed_read::not_plain || window_begin_ == begin_ || window_end_ == end_) {
+            return false;
+        }
         // A record that starts near the window's end: a window from its start holds it, unless
         // it is longer than a window or crosses the chunk's end.
-        record.clear(line_);
         index_window(begin_);
-        outcome = read_indexed(record);
     }
-    if (outcome == indexed_read::record) {
-        return true;
-    }
-    record.clear(line_);
-    return false;
 }
 
 bool csv_reader::next(csv_record& record) {
     record.clear(line_);
-    if (next_plain(record)) {
-        return true;
-    }
+    return next_plain(record) || next_by_state_machine(record);
+}
+
+// Apart from next(): in one function, the state machine's registers were saved and restored
+// on every call, though the plain path reads nearly every record.
+bool csv_reader::next_by_state_machine(csv_record& record) {
     auto state = scan_state::field_start;
     std::size_t quote_line = 0;
     bool started = false;

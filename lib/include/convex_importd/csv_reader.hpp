@@ -122,6 +122,7 @@ private:
     /// unquoted or quoted without quotes or line breaks inside, as most are, without the state
     /// machine. False, consuming nothing, otherwise.
     bool next_plain(csv_record& record);
+    bool next_by_state_machine(csv_record& record);
     indexed_read read_indexed(csv_record& record);
     void index_window(std::size_t from);
     bool refill();
