@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 
@@ -257,12 +258,35 @@ void secret_string::assign(std::string_view text) {
     text_.assign(text);
 }
 
-// explicit_bzero rather than OPENSSL_cleanse: both are a memset the compiler may not drop,
-// but OPENSSL_cleanse reaches memset through a volatile pointer, and with two wipes per row
+namespace {
+
+// Zeros that the compiler may not drop: the empty asm claims to read the memory they land in.
+// Passwords are short, so up to 16 bytes take two overlapping word stores rather than a call.
+// explicit_bzero reached a memset that zeroed short values with one masked vector store, and
+// the row's next fields, read right after from the same cache line, waited for it to retire:
+// a sixth of the reading time went to that wait.
+void wipe_bytes(char* bytes, std::size_t size) {
+    constexpr std::uint64_t zero = 0;
+    if (size >= 8 && size <= 16) {
+        std::memcpy(bytes, &zero, 8);
+        std::memcpy(bytes + size - 8, &zero, 8);
+    } else if (size < 8) {
+        for (std::size_t i = 0; i < size; ++i) {
+            bytes[i] = 0;
+        }
+    } else {
+        std::memset(bytes, 0, size);
+    }
+    asm volatile("" : : "r"(bytes) : "memory");
+}
+
+}  // namespace
+
+// Not OPENSSL_cleanse, which reaches memset through a volatile pointer: with two wipes per row
 // (the row refilled, the password assigned) the calls cost more than the copy of a password.
 void secret_string::wipe() {
     if (!text_.empty()) {
-        explicit_bzero(text_.data(), text_.size());
+        wipe_bytes(text_.data(), text_.size());
         text_.clear();
     }
 }
