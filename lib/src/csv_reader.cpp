@@ -388,7 +388,7 @@ csv_reader::indexed_read csv_reader::read_indexed(csv_record& record) {
     const auto delimiter = options_.delimiter;
     const std::uint32_t* stop = stops_at_.get() + next_stop_;
     std::size_t from = begin_;
-    std::size_t field_bytes = 0;
+    std::size_t quoted_fields = 0;
     for (;;) {
         std::size_t at = *stop;
         if (at >= window_end) {
@@ -412,6 +412,7 @@ csv_reader::indexed_read csv_reader::read_indexed(csv_record& record) {
                 return indexed_read::not_plain;  // a line break inside the quotes
             }
             first = from + 1;
+            ++quoted_fields;
             at = *++stop;
             if (at >= window_end) {
                 return indexed_read::window_ended;
@@ -425,7 +426,6 @@ csv_reader::indexed_read csv_reader::read_indexed(csv_record& record) {
             return indexed_read::not_plain;  // a CR, or a doubled quote
         }
         record.spans_.push_back({first - begin_, last - begin_});
-        field_bytes += last - first;
         from = at + 1;
         ++stop;
         if (c != '\n') {
@@ -433,8 +433,9 @@ csv_reader::indexed_read csv_reader::read_indexed(csv_record& record) {
         }
 
         // The state machine counts a byte per field besides the text towards the size limit,
-        // and marks a record that reaches it; only it does.
-        if (field_bytes + record.spans_.size() - 1 >= options_.max_record_bytes) {
+        // and marks a record that reaches it; only it does. That is the line's length less
+        // the quotes around fields.
+        if (at - begin_ - 2 * quoted_fields >= options_.max_record_bytes) {
             return indexed_read::not_plain;
         }
         // Appended to the cleared text rather than assigned: assign() checks whether the

@@ -311,3 +311,29 @@ TEST_CASE("a record that ends the file without a line break is read whole") {
           std::vector<read_record>{{1, {"a", "b,c"}}, {2, {"d", "e"}}});
     CHECK(read_text("a,b\n\"x\"") == std::vector<read_record>{{1, {"a", "b"}}, {2, {"x"}}});
 }
+
+TEST_CASE("the plain path and the state machine agree on records at the size limit") {
+    // The limit counts field text and a byte per field (`text` in all): quotes and the line end
+    // do not count.
+    for (const std::size_t text : {std::size_t{19}, std::size_t{20}, std::size_t{21}}) {
+        CAPTURE(text);
+        std::string lf;
+        for (const std::string_view shape : {"plain", "quoted", "both"}) {
+            const std::string value(text - (shape == "both" ? 4 : 2), 'v');
+            if (shape == "plain") {
+                lf += "a," + value + "\n";
+            } else if (shape == "quoted") {
+                lf += "\"a\",\"" + value + "\"\n";
+            } else {
+                lf += "\"a\",\"" + value + "\",b\n";
+            }
+        }
+        std::string crlf;
+        for (const char c : lf) {
+            crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+        }
+        csv_options options;
+        options.max_record_bytes = 20;
+        require_same_records(read_text(lf, options), read_text(crlf, options));
+    }
+}
