@@ -263,10 +263,8 @@ void secret_string::assign(std::string_view text) {
 namespace {
 
 // Zeros that the compiler may not drop: the empty asm claims to read the memory they land in.
-// Passwords are short, so up to 16 bytes take two overlapping word stores rather than a call.
-// explicit_bzero reached a memset that zeroed short values with one masked vector store, and
-// the row's next fields, read right after from the same cache line, waited for it to retire:
-// a sixth of the reading time went to that wait.
+// Passwords are short, so up to 16 bytes take two overlapping word stores: explicit_bzero
+// cost a call into libc and another into memset for every row.
 void wipe_bytes(char* bytes, std::size_t size) {
     constexpr std::uint64_t zero = 0;
     if (size >= 8 && size <= 16) {
