@@ -222,8 +222,7 @@ constexpr std::size_t short_email_max = 64;
 
 /// Where the bytes that the checks care about sit in a short email, one bit per byte.
 struct byte_classes {
-    std::uint64_t non_ascii = 0;
-    std::uint64_t spaced = 0;  // a space or control character
+    std::uint64_t unusual = 0;  // a space, a control character or a byte above 0x7F
     std::uint64_t at_signs = 0;
     std::uint64_t dots = 0;
 };
@@ -264,10 +263,10 @@ private:
             return static_cast<std::uint64_t>(mask & lanes) << offset;
         };
 
-        found_.non_ascii |= bits(bytes);
-        // A signed compare: the ASCII bytes it must judge are all non-negative.
-        found_.spaced |= bits(_mm_or_si128(_mm_cmplt_epi8(bytes, _mm_set1_epi8(0x21)),
-                                           _mm_cmpeq_epi8(bytes, _mm_set1_epi8(0x7F))));
+        // A signed compare, true for the bytes above 0x7F as well: they are negative. Nearly
+        // every email has neither, so one mask marks both; which is which is sorted out after.
+        found_.unusual |= bits(_mm_or_si128(_mm_cmplt_epi8(bytes, _mm_set1_epi8(0x21)),
+                                            _mm_cmpeq_epi8(bytes, _mm_set1_epi8(0x7F))));
         found_.at_signs |= bits(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('@')));
         found_.dots |= bits(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('.')));
 
@@ -295,11 +294,9 @@ bool domain_name(std::uint64_t dots, std::size_t size) {
     return dots != 0 && (dots & 1) == 0 && (dots & last) == 0 && (dots & (dots >> 1)) == 0;
 }
 
-// syntax_problem() for an ASCII email of at most 64 bytes, from its byte classes.
+// syntax_problem() for an email of at most 64 bytes without unusual bytes, from its byte
+// classes.
 std::optional<std::string> syntax_problem(const byte_classes& found, std::size_t size) {
-    if (found.spaced != 0) {
-        return "email contains a space or control character";
-    }
     if (found.at_signs == 0) {
         return "email has no @";
     }
@@ -351,9 +348,10 @@ std::optional<std::string> normalise_email(std::string_view text, email_case let
         email.resize(trimmed.size());
         short_email_scanner scanner(letter_case);
         scanner.scan(trimmed, email.data());
-        if (scanner.found().non_ascii == 0) {
+        if (scanner.found().unusual == 0) {
             return syntax_problem(scanner.found(), trimmed.size());
         }
+        // Not ASCII, or refused for a space or control character: the general path says which.
     }
 #endif
     email_check checked = normalise_trimmed(trimmed, letter_case);

@@ -228,3 +228,112 @@ TEST_CASE("the plain path for LF records reads what the state machine reads") {
         CHECK(read_text("\xEF\xBB\xBF" + lf, options) == plain);
     }
 }
+
+namespace {
+
+// Records whose lengths vary from a few bytes to longer than the plain path's 8 KiB index
+// window, so that records start at every distance from a window's end and some cannot fit
+// one; their fields are plain, quoted, or quoted with delimiters inside.
+std::string records_of_every_length(std::size_t rows, std::string_view line_end) {
+    std::uint64_t state = 0x2545F4914F6CDD1DULL;
+    const auto random = [&state](std::size_t below) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return static_cast<std::size_t>(state % below);
+    };
+    const std::vector<std::size_t> lengths = {0, 1, 7, 63, 64, 65, 700, 4000, 9000, 20000};
+    std::string text;
+    for (std::size_t row = 0; row < rows; ++row) {
+        const std::size_t width = 1 + random(4);
+        for (std::size_t field = 0; field < width; ++field) {
+            text += field == 0 ? "" : ",";
+            const std::string value(lengths[random(lengths.size())], 'a' + field);
+            switch (random(3)) {
+                case 0:
+                    text += value;
+                    break;
+                case 1:
+                    text += "\"" + value + "\"";
+                    break;
+                default:
+                    text += "\"" + value + ",\"";
+            }
+        }
+        text += line_end;
+    }
+    return text;
+}
+
+// UTF-16 of text whose characters all take one or two bytes in UTF-8.
+std::string utf16le_of(std::string_view utf8) {
+    std::string out = "\xFF\xFE";
+    for (std::size_t i = 0; i < utf8.size(); ++i) {
+        unsigned unit = static_cast<unsigned char>(utf8[i]);
+        if (unit >= 0xC0) {
+            unit = ((unit & 0x1F) << 6) | (static_cast<unsigned char>(utf8[++i]) & 0x3F);
+        }
+        out += static_cast<char>(unit & 0xFF);
+        out += static_cast<char>(unit >> 8);
+    }
+    return out;
+}
+
+void require_same_records(const std::vector<read_record>& plain,
+                          const std::vector<read_record>& state_machine) {
+    REQUIRE(plain.size() == state_machine.size());
+    for (std::size_t i = 0; i < plain.size(); ++i) {
+        CAPTURE(i);
+        REQUIRE(plain[i] == state_machine[i]);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("the plain path reads what the state machine reads across its index windows") {
+    const std::string lf = records_of_every_length(3'000, "\n");
+    const std::string crlf = records_of_every_length(3'000, "\r\n");
+    for (const std::size_t limit : {std::size_t{5'000}, std::size_t{64 * 1024}}) {
+        csv_options options;
+        options.max_record_bytes = limit;
+        require_same_records(read_text(lf, options), read_text(crlf, options));
+    }
+}
+
+TEST_CASE("the plain path reads decoded UTF-16 as it reads UTF-8") {
+    const std::string lf = tricky_records(20'000, "\n");
+    const std::string crlf = tricky_records(20'000, "\r\n");
+    require_same_records(read_text(utf16le_of(lf)), read_text(crlf));
+}
+
+TEST_CASE("a record that ends the file without a line break is read whole") {
+    CHECK(read_text("a,\"b,c\"\nd,e") ==
+          std::vector<read_record>{{1, {"a", "b,c"}}, {2, {"d", "e"}}});
+    CHECK(read_text("a,b\n\"x\"") == std::vector<read_record>{{1, {"a", "b"}}, {2, {"x"}}});
+}
+
+TEST_CASE("the plain path and the state machine agree on records at the size limit") {
+    // The limit counts field text and a byte per field (`text` in all): quotes and the line end
+    // do not count.
+    for (const std::size_t text : {std::size_t{19}, std::size_t{20}, std::size_t{21}}) {
+        CAPTURE(text);
+        std::string lf;
+        for (const std::string_view shape : {"plain", "quoted", "both"}) {
+            const std::string value(text - (shape == "both" ? 4 : 2), 'v');
+            if (shape == "plain") {
+                lf += "a," + value + "\n";
+            } else if (shape == "quoted") {
+                lf += "\"a\",\"" + value + "\"\n";
+            } else {
+                lf += "\"a\",\"" + value + "\",b\n";
+            }
+        }
+        std::string crlf;
+        for (const char c : lf) {
+            crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+        }
+        csv_options options;
+        options.max_record_bytes = 20;
+        require_same_records(read_text(lf, options), read_text(crlf, options));
+    }
+}

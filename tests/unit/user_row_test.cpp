@@ -164,6 +164,18 @@ TEST_CASE("a secret string's storage past its value is always zero, whatever it 
     CHECK(target.spare_is_zero());
 }
 
+TEST_CASE("a wipe zeros values of every length, short ones without a call included") {
+    // Up to 7 bytes, 8 to 16, and longer take different ways to zero.
+    secret_string secret;
+    for (std::size_t size = 0; size <= 40; ++size) {
+        CAPTURE(size);
+        secret.assign(std::string(size, static_cast<char>('a' + size % 26)));
+        secret.wipe();
+        CHECK(secret.view().empty());
+        CHECK(secret.spare_is_zero());
+    }
+}
+
 TEST_CASE("a row refilled with a shorter password keeps nothing of the longer one") {
     const auto records = records_of(
         "email,password\na@x.io,a-long-password-that-needs-the-heap\nb@x.io,shortpass\n"

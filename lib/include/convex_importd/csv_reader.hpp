@@ -116,20 +116,15 @@ private:
         std::array<bool, 256> quoted{};
     };
 
-    // Where those bytes sit in the 64 bytes of the chunk from `offset`, one bit per byte:
-    // found once per block and shared by the records in it.
-    struct block_bits {
-        std::size_t offset = 0;
-        std::uint64_t unquoted = 0;
-        std::uint64_t quoted = 0;
-        bool non_ascii = false;  // any byte of the block above 0x7F
-    };
-    class stop_finder;
+    enum class indexed_read { record, not_plain, window_ended };
 
     /// Reads a record that is one line ending in LF within the current chunk, its fields
     /// unquoted or quoted without quotes or line breaks inside, as most are, without the state
     /// machine. False, consuming nothing, otherwise.
     bool next_plain(csv_record& record);
+    bool next_by_state_machine(csv_record& record);
+    indexed_read read_indexed(csv_record& record);
+    void index_window(std::size_t from);
     bool refill();
     void read_chunk();
     void consume(std::size_t n) { begin_ += n; }
@@ -150,7 +145,15 @@ private:
     std::size_t bytes_read_ = 0;
     std::size_t line_ = 1;
     stop_bytes stops_;
-    block_bits block_;
+    // The offsets in the chunk of every delimiter, quote, CR and LF in the window
+    // [window_begin_, window_end_), in order, then window_end_: found in one pass over the
+    // window, so that the plain path walks from field end to field end without looking at
+    // bytes again.
+    std::unique_ptr<std::uint32_t[]> stops_at_;
+    std::size_t next_stop_ = 0;  // the first entry at or after begin_
+    std::size_t window_begin_ = 0;
+    std::size_t window_end_ = 0;
+    bool window_non_ascii_ = false;
     // Off when the delimiter is a quote or a line break, which the plain path cannot tell
     // from the bytes it stands for, or not ASCII, which would spoil the record's text for
     // UTF-8 checks.
