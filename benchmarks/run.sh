@@ -313,8 +313,8 @@ bench_reader() {
 
     local mb
     mb=$(field mb_per_s "$ours")
-    row 1a "reader MB/s (rows/s), $((reader_bytes >> 20)) MiB file" "$mb ($(field rows_per_s "$ours"))" \
-        "wc -l" "$(field mb_per_s "$wc_line")" "r >= 0.15" \
+    row 1a "reader MB/s (rows/s), $((reader_bytes >> 20)) MiB file" \
+        "$mb ($(field rows_per_s "$ours"))" "wc -l" "$(field mb_per_s "$wc_line")" "r >= 0.15" \
         "$(ratio "$mb" "$(field mb_per_s "$wc_line")")"
     row 1b "reader MB/s (rows/s)" "$mb ($(field rows_per_s "$ours"))" \
         "csv-parse, $((csv_parse_bytes >> 20)) MiB" \
