@@ -5,7 +5,7 @@
 # starts is stopped on exit, and every command runs under a time limit.
 #
 # usage: benchmarks/run.sh [--quick] [--keep] [--only LIST]
-#   --quick  small inputs, to try the harness in a minute (the figures are rougher)
+#   --quick  small inputs, one run each, to try the harness in two minutes (rough figures)
 #   --keep   keep the work folder (inputs, results, logs) and print where it is
 #   --only   a comma list of reader, pipeline, latency, memory, pacing, real (default: all)
 # environment: BENCH_REPEAT (runs per figure, the best is kept; default 2)
@@ -166,6 +166,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Should this script be killed outright, so that no trap runs, nginx and the work folder go
+# when it does (the test backend watches for itself).
+reap_when_gone() {
+    watch_parent
+    if [ -f "$work/nginx/nginx.pid" ]; then
+        kill -TERM "$(cat "$work/nginx/nginx.pid")" 2>/dev/null || true
+    fi
+    $keep || rm -rf "$work"
+}
+reap_when_gone >/dev/null 2>&1 &
+
 # --- set-up --------------------------------------------------------------------------------
 
 install_peers() {
@@ -217,8 +228,17 @@ field() {
 measured() {
     local times="$work/time.txt"
     local out
-    out=$(/usr/bin/time -f '%e %U %S %M' -o "$times" timeout "$run_limit" "$@" 2>>"$work/run.log")
-    read -r elapsed user system rss_kb <"$times"
+    # --foreground: in a process group of its own, the command would miss a terminal's ^C.
+    out=$(/usr/bin/time -f '%e %U %S %M' -o "$times" timeout --foreground "$run_limit" "$@" \
+        2>>"$work/run.log") || {
+        # A failed or interrupted command is no figure: the whole run stops (this runs in a
+        # subshell, which cannot end the script by exiting itself).
+        echo "bench: failed ($?): $*; see $work/run.log" >&2
+        kill -TERM $$
+        return 1
+    }
+    # The last line: for a command that failed, time writes its exit status first.
+    read -r elapsed user system rss_kb < <(tail -n 1 "$times")
     echo "$out elapsed=$elapsed cpu=$(awk "BEGIN {print $user + $system}")" \
         "rss_mb=$(awk "BEGIN {printf \"%.1f\", $rss_kb / 1024}")"
 }
@@ -266,7 +286,7 @@ import_file_durably() {
 wrk_rate() {
     local url=$1 connections=$2
     local out
-    out=$(timeout 60 wrk -t1 -c"$connections" -d5s -s "$bench/signup.lua" "$url/api/action")
+    out=$(timeout --foreground 60 wrk -t1 -c"$connections" -d5s -s "$bench/signup.lua" "$url/api/action")
     echo "requests_per_s=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
 }
 
@@ -291,7 +311,7 @@ row() {
 }
 
 generate() {
-    timeout "$run_limit" "$build/benchmarks/generate-users" "$@" >/dev/null
+    timeout --foreground "$run_limit" "$build/benchmarks/generate-users" "$@" >/dev/null
 }
 
 # --- the benchmarks ------------------------------------------------------------------------
@@ -322,7 +342,7 @@ bench_reader() {
         "$(ratio "$mb" "$(field mb_per_s "$theirs")")"
     row 1c "reader with duplicate set, $((csv_parse_bytes >> 20)) MiB (as \`check\`)" \
         "$(field mb_per_s "$dup") ($(field rows_per_s "$dup"))" "csv-parse" \
-        "$(field mb_per_s "$theirs")" "r >= 20" \
+        "$(field mb_per_s "$theirs") ($(field rows_per_s "$theirs"))" "r >= 20" \
         "$(ratio "$(field mb_per_s "$dup")" "$(field mb_per_s "$theirs")")"
 }
 
@@ -471,7 +491,7 @@ print_table() {
     echo "| --- | --- | ---: | --- | ---: | ---: | --- | --- |"
     while IFS=$'\t' read -r number figure ours peer theirs r target met; do
         echo "| $number | $figure | $ours | $peer | $theirs | $r | $target | $met |"
-    done <"$table"
+    done < <(sort -t$'\t' -k1,1V "$table")
 }
 
 main() {
