@@ -188,7 +188,8 @@ bool candidate_email(const csv_record& record, const file_layout& layout, const 
         return false;
     }
     const std::string_view text = record.field(layout.columns.email);
-    if (!is_ascii(text) && !simdjson::validate_utf8(text.data(), text.size())) {
+    const bool ascii = record.known_ascii() || is_ascii(text);
+    if (!ascii && !simdjson::validate_utf8(text.data(), text.size())) {
         return false;
     }
     return !normalise_email(text, rules.letter_case, email);
