@@ -243,6 +243,9 @@ bool row_source::read_record(csv_record& record) {
 // the second holds its rest where the email should be. A half that is already invalid and
 // shows nothing keeps its own reason.
 void row_source::mark_cut_records(user_row& row) const {
+    if (!current_is_fragment_ && !ahead_is_fragment_) {
+        return;  // nearly every row: nothing was cut
+    }
     const bool short_row = row.detail.find(" fields, expected ") != std::string::npos;
     if (row.verdict == outcome::invalid && row.email.empty() && short_row) {
         return;  // "2 fields, expected 3" already says what is wrong
