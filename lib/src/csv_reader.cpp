@@ -208,10 +208,12 @@ window_scan scan_window(const char* data, std::size_t from, std::size_t end, std
     return scanned;
 }
 
+bool portable_scan_forced = false;
+
 bool has_avx2() {
     static const bool found = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
                               __builtin_cpu_supports("popcnt");
-    return found;
+    return found && !portable_scan_forced;
 }
 #endif
 
@@ -358,6 +360,12 @@ void csv_reader::finish_field(csv_record& record) {
     const std::size_t begin = record.spans_.empty() ? 0 : record.spans_.back().end + 1;
     record.spans_.push_back({begin, record.text_.size()});
     record.text_.push_back(unit_separator);
+}
+
+void detail::use_portable_scan([[maybe_unused]] bool portable) {
+#if defined(CONVEX_IMPORTD_WIDE_SCAN)
+    portable_scan_forced = portable;
+#endif
 }
 
 void csv_reader::index_window(std::size_t from) {

@@ -337,3 +337,17 @@ TEST_CASE("the plain path and the state machine agree on records at the size lim
         require_same_records(read_text(lf, options), read_text(crlf, options));
     }
 }
+
+TEST_CASE("the portable scan of an index window finds what the AVX2 one finds") {
+    const std::string text = records_of_every_length(3'000, "\n") + tricky_records(5'000, "\n");
+    const auto wide = read_text(text);  // AVX2 where the processor has it
+    std::vector<read_record> portable;
+    {
+        const struct portable_while_in_scope {
+            portable_while_in_scope() { detail::use_portable_scan(true); }
+            ~portable_while_in_scope() { detail::use_portable_scan(false); }
+        } forced;
+        portable = read_text(text);
+    }
+    require_same_records(portable, wide);
+}

@@ -163,6 +163,14 @@ private:
     bool first_chunk_ = true;
 };
 
+namespace detail {
+
+/// For tests: whether the plain path indexes with the portable SSE2 scan even on a processor
+/// with AVX2, so that both scans can be checked on one machine. Not for use while reading.
+void use_portable_scan(bool portable);
+
+}  // namespace detail
+
 /// A fault that stops the whole file, with the line where it was found.
 class csv_error : public std::runtime_error {
 public:
