@@ -312,12 +312,11 @@ struct convex_connection::impl {
     asio::awaitable<http_result> exchange_on(Stream& stream, const std::string& target,
                                              std::string& body);
 
-    // The error an operation ended with, or the timeout of its phase when the watch
-    // cancelled it.
+    // The timeout of the phase when the watch ended the socket (whatever error that caused:
+    // aborted, end of file, broken pipe, or one of TLS's), else the error itself.
     boost::system::error_code timed(boost::system::error_code error) const {
         const auto expired = watch.expired();
-        return expired && error == asio::error::operation_aborted ? make_error_code(*expired)
-                                                                  : error;
+        return expired ? make_error_code(*expired) : error;
     }
 };
 
@@ -406,9 +405,11 @@ asio::awaitable<http_result> convex_connection::impl::exchange_on(Stream& stream
         asio::buffer(content_length), asio::buffer(body)};
     tcp::socket& lowest = socket().socket();
 
+    // A phase that completed after the watch ended the socket counts as timed out: an answer
+    // that a server delimits by closing could otherwise pass for whole.
     watch.arm(lowest, endpoint.options().write_timeout, client_error::write_timeout);
     auto [write_error, written] = co_await asio::async_write(stream, request, with_error);
-    if (write_error) {
+    if (write_error || watch.expired()) {
         watch.disarm();
         co_return failure(timed(write_error), "write");
     }
@@ -417,7 +418,7 @@ asio::awaitable<http_result> convex_connection::impl::exchange_on(Stream& stream
     watch.arm(lowest, endpoint.options().read_timeout, client_error::read_timeout);
     const boost::system::error_code read_error = co_await read_answer(stream, buffer, parser);
     watch.disarm();
-    if (read_error) {
+    if (read_error || watch.expired()) {
         co_return failure(timed(read_error), "read");
     }
 

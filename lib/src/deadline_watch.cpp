@@ -64,9 +64,12 @@ void deadline_watch::sleep_until_deadline(const std::shared_ptr<state>& watched)
             sleep_until_deadline(watched);
             return;
         }
+        // Shut down as well as cancelled: the operation in force may have completed with its
+        // handler still queued, and the next one of the phase must not wait without a deadline.
         watched->expired = watched->code;
         watched->deadline = clock::time_point::max();
         boost::system::error_code ignored;
+        watched->socket->shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
         watched->socket->cancel(ignored);
     });
 }

@@ -15,6 +15,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include <thread>
+
 #include "convex_importd/version.hpp"
 
 using namespace convex_importd;
@@ -27,6 +29,10 @@ namespace {
 // Where a canned answer is split into two writes 50 ms apart, so that the client reads it in
 // pieces.
 constexpr char pause_mark = '\x01';
+
+// Where the server blocks the one thread of the io_context for 300 ms, writing what comes
+// before the mark in the middle of it.
+constexpr char stall_mark = '\x02';
 
 // A loopback server that keeps each request as it arrived on the wire and answers with the
 // next of its canned responses, closing the connection after an answer that says so. Once
@@ -89,6 +95,14 @@ private:
 
     static asio::awaitable<void> write_in_pieces(tcp::socket& socket, std::string_view answer) {
         constexpr auto with_error = asio::as_tuple(asio::use_awaitable);
+        if (const auto stall = answer.find(stall_mark); stall != std::string_view::npos) {
+            // Past the client's deadline, and written while the loop is still held: its read
+            // and its deadline then come due in the same turn of the event loop.
+            std::this_thread::sleep_for(250ms);
+            asio::write(socket, asio::buffer(answer.substr(0, stall)));
+            std::this_thread::sleep_for(50ms);
+            answer.remove_prefix(stall + 1);
+        }
         const auto pause = answer.find(pause_mark);
         co_await asio::async_write(socket, asio::buffer(answer.substr(0, pause)), with_error);
         if (pause != std::string_view::npos) {
@@ -165,6 +179,22 @@ TEST_CASE("a server that never reads ends the request with the write timeout cod
     const http_result result = post_once(io, endpoint, 5s, std::string(64 << 20, 'x'));
     CHECK(result.error == client_error::write_timeout);
     CHECK(result.phase == "write");
+    CHECK(std::chrono::steady_clock::now() - started < 2s);
+}
+
+TEST_CASE("a read deadline that comes due with part of the answer still ends the request") {
+    asio::io_context io;
+    // More than one read's worth of a longer body, then nothing: the client reads a piece,
+    // starts its next read, and the deadline passes between the two.
+    const std::string cut = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" +
+                            std::string(6000, 'x') + std::string(1, stall_mark);
+    scripted_server server(io, {cut});
+    const convex_endpoint endpoint(parse_deployment_url(server.url()), short_timeouts());
+
+    const auto started = std::chrono::steady_clock::now();
+    const http_result result = post_once(io, endpoint, 5s);
+    CHECK(result.error == client_error::read_timeout);
+    CHECK(result.phase == "read");
     CHECK(std::chrono::steady_clock::now() - started < 2s);
 }
 
