@@ -27,12 +27,16 @@ statement& statement::operator=(statement&& other) noexcept {
     return *this;
 }
 
-void statement::fail(std::string_view operation) const {
+std::string statement::failure(std::string_view operation) const {
     std::string what = "state database: " + std::string(operation);
     if (stmt_ != nullptr) {
         what += " \"" + std::string(sqlite3_sql(stmt_)) + "\"";
     }
-    throw state_error(what + ": " + sqlite3_errmsg(db_));
+    return what + ": " + sqlite3_errmsg(db_);
+}
+
+void statement::fail(std::string_view operation) const {
+    throw state_error(failure(operation));
 }
 
 statement& statement::bind(int index, std::int64_t value) {
@@ -64,8 +68,13 @@ bool statement::step() {
             return true;
         case SQLITE_DONE:
             return false;
-        default:
-            fail("step");
+        default: {
+            // Reset, or every later use of the statement would fail as a misuse, hiding the
+            // fault (a full disk) that the caller may get past.
+            const std::string what = failure("step");
+            reset();
+            throw state_error(what);
+        }
     }
 }
 

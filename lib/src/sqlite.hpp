@@ -44,6 +44,7 @@ public:
 
 private:
     [[noreturn]] void fail(std::string_view operation) const;
+    std::string failure(std::string_view operation) const;
 
     sqlite3* db_ = nullptr;
     sqlite3_stmt* stmt_ = nullptr;

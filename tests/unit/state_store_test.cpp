@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -273,4 +274,51 @@ TEST_CASE("outcomes of many rows, recorded in batches, are all stored with their
     CHECK(seen == rows);
     const auto other = store->begin_file("/in/other.csv", "id", "other.csv");
     CHECK(other.finished_rows == 1);
+}
+
+TEST_CASE("a write that fails (a full disk) is reported as such, again at the next commit") {
+    testing::temp_folder folder;
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // In the child alone: files may not grow past 256 KiB, as on a full disk.
+        ::signal(SIGXFSZ, SIG_IGN);
+        const rlimit limit{256 << 10, 256 << 10};
+        ::setrlimit(RLIMIT_FSIZE, &limit);
+        int status = 1;
+        try {
+            auto store = state_store::open(folder.path());
+            const auto file = store->begin_file("/p/full.csv", "id", "full.csv");
+            const std::string detail(400, 'd');
+            std::string first_error;
+            for (std::size_t i = 0; i < 100'000 && first_error.empty(); ++i) {
+                try {
+                    // One batch: SQLite's page cache fills and spills during an insert.
+                    store->record(file.id, i, {i + 2, "a@x.io", outcome::rejected, 1, detail});
+                } catch (const state_error& error) {
+                    first_error = error.what();
+                }
+            }
+            std::string second_error;
+            try {
+                store->commit();
+            } catch (const state_error& error) {
+                second_error = error.what();
+            }
+            const auto misuse = [](const std::string& what) {
+                return what.find("misuse") != std::string::npos;
+            };
+            status = !first_error.empty() && !second_error.empty() && !misuse(first_error) &&
+                             !misuse(second_error)
+                         ? 0
+                         : 2;
+        } catch (...) {
+            status = 3;
+        }
+        ::_exit(status);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }
