@@ -236,6 +236,20 @@ void cleanse_capacity(std::string& text) {
     OPENSSL_cleanse(text.data(), text.size());
 }
 
+// Makes room for `size` bytes of a record's text. A std::string that grows by itself gives
+// its old buffer back as it is, earlier records' passwords in it; grown here, the old buffer
+// is wiped first.
+void make_room(std::string& text, std::size_t size) {
+    if (size <= text.capacity()) {
+        return;
+    }
+    std::string grown;
+    grown.reserve(std::max(size, 2 * text.capacity()));
+    grown.append(text);
+    cleanse_capacity(text);
+    text.swap(grown);
+}
+
 }  // namespace
 
 csv_record::~csv_record() {
@@ -346,6 +360,7 @@ void csv_reader::append(csv_record& record, std::string_view text) {
         record.oversized_ = true;
         text = text.substr(0, room);
     }
+    make_room(record.text_, record.text_.size() + text.size());
     record.text_.append(text);
 }
 
@@ -359,6 +374,7 @@ void csv_reader::finish_field(csv_record& record) {
     }
     const std::size_t begin = record.spans_.empty() ? 0 : record.spans_.back().end + 1;
     record.spans_.push_back({begin, record.text_.size()});
+    make_room(record.text_, record.text_.size() + 1);
     record.text_.push_back(unit_separator);
 }
 
@@ -448,6 +464,7 @@ csv_reader::indexed_read csv_reader::read_indexed(csv_record& record) {
         }
         // Appended to the cleared text rather than assigned: assign() checks whether the
         // source overlaps the string, on every record.
+        make_room(record.text_, at - begin_);
         record.text_.append(data + begin_, at - begin_);
         record.known_ascii_ = !window_non_ascii_ || all_ascii(record.text_);
         next_stop_ = static_cast<std::size_t>(stop - stops_at_.get());
