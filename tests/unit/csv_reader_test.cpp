@@ -8,6 +8,7 @@
 
 #include "convex_importd/email.hpp"
 #include "test_files.hpp"
+#include "test_random.hpp"
 
 using namespace convex_importd;
 
@@ -189,13 +190,8 @@ std::string tricky_records(std::size_t rows, std::string_view line_end) {
         "  padded ",
         "user@example.com",
         "a-long-field-that-fills-more-than-one-block-of-sixty-four-bytes-on-its-own"};
-    std::uint64_t state = 0x9E3779B97F4A7C15ULL;
-    const auto random = [&state](std::size_t below) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        return static_cast<std::size_t>(state % below);
-    };
+    testing::test_random generator(0x9E3779B97F4A7C15ULL);
+    const auto random = [&generator](std::size_t below) { return generator.below(below); };
     std::string text;
     for (std::size_t row = 0; row < rows; ++row) {
         const std::size_t width = random(5);  // 0: a blank line
@@ -235,13 +231,8 @@ namespace {
 // window, so that records start at every distance from a window's end and some cannot fit
 // one; their fields are plain, quoted, or quoted with delimiters inside.
 std::string records_of_every_length(std::size_t rows, std::string_view line_end) {
-    std::uint64_t state = 0x2545F4914F6CDD1DULL;
-    const auto random = [&state](std::size_t below) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        return static_cast<std::size_t>(state % below);
-    };
+    testing::test_random generator(0x2545F4914F6CDD1DULL);
+    const auto random = [&generator](std::size_t below) { return generator.below(below); };
     const std::vector<std::size_t> lengths = {0, 1, 7, 63, 64, 65, 700, 4000, 9000, 20000};
     std::string text;
     for (std::size_t row = 0; row < rows; ++row) {
