@@ -225,10 +225,6 @@ bool all_ascii(std::string_view text) {
     return seen < 0x80;
 }
 
-}  // namespace
-
-namespace {
-
 // The whole capacity: the text is reused record after record (or chunk after chunk), so a
 // shorter one leaves the tail of a longer one, passwords included, behind its size().
 void cleanse_capacity(std::string& text) {

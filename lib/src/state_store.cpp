@@ -63,6 +63,7 @@ std::string rows_table(std::int64_t file) {
 // Outcomes go into SQLite this many at a time, through one statement: running a statement
 // for each row cost more in the statement's own setup than in storing the row.
 constexpr std::size_t rows_per_insert = 32;
+constexpr int columns_per_row = 6;  // the placeholders of one row below
 
 std::string insert_rows_sql(std::int64_t file, std::size_t rows) {
     std::string sql = "INSERT OR REPLACE INTO " + rows_table(file) +
@@ -310,7 +311,8 @@ struct state_store::impl {
         row_statements& statements = rows(queued_file);
         if (queued_count == rows_per_insert) {
             for (std::size_t i = 0; i < queued_count; ++i) {
-                queued[i].bind_to(statements.insert_many, static_cast<int>(i * 6 + 1));
+                queued[i].bind_to(statements.insert_many,
+                                  static_cast<int>(i) * columns_per_row + 1);
             }
             statements.insert_many.run();
         } else {

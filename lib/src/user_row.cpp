@@ -1,6 +1,5 @@
 #include "convex_importd/user_row.hpp"
 
-#include <openssl/crypto.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -227,6 +226,28 @@ column_map map_header(const std::vector<std::string>& names, const column_option
     return columns;
 }
 
+namespace {
+
+// Zeros that the compiler may not drop: the empty asm claims to read the memory they land in.
+// Passwords are short, so up to 16 bytes take two overlapping word stores: explicit_bzero
+// cost a call into libc and another into memset for every row.
+void wipe_bytes(char* bytes, std::size_t size) {
+    constexpr std::uint64_t zero = 0;
+    if (size >= 8 && size <= 16) {
+        std::memcpy(bytes, &zero, 8);
+        std::memcpy(bytes + size - 8, &zero, 8);
+    } else if (size < 8) {
+        for (std::size_t i = 0; i < size; ++i) {
+            bytes[i] = 0;
+        }
+    } else {
+        std::memset(bytes, 0, size);
+    }
+    asm volatile("" : : "r"(bytes) : "memory");
+}
+
+}  // namespace
+
 secret_string::secret_string(std::string_view text) : text_(text) {
     zero_spare();
 }
@@ -260,28 +281,6 @@ void secret_string::assign(std::string_view text) {
     text_.assign(text);
 }
 
-namespace {
-
-// Zeros that the compiler may not drop: the empty asm claims to read the memory they land in.
-// Passwords are short, so up to 16 bytes take two overlapping word stores: explicit_bzero
-// cost a call into libc and another into memset for every row.
-void wipe_bytes(char* bytes, std::size_t size) {
-    constexpr std::uint64_t zero = 0;
-    if (size >= 8 && size <= 16) {
-        std::memcpy(bytes, &zero, 8);
-        std::memcpy(bytes + size - 8, &zero, 8);
-    } else if (size < 8) {
-        for (std::size_t i = 0; i < size; ++i) {
-            bytes[i] = 0;
-        }
-    } else {
-        std::memset(bytes, 0, size);
-    }
-    asm volatile("" : : "r"(bytes) : "memory");
-}
-
-}  // namespace
-
 // Not OPENSSL_cleanse, which reaches memset through a volatile pointer: with two wipes per row
 // (the row refilled, the password assigned) the calls cost more than the copy of a password.
 void secret_string::wipe() {
@@ -294,7 +293,7 @@ void secret_string::wipe() {
 // std::string keeps capacity() + 1 bytes, the last for the terminator, in the buffer that
 // data() points to; the spare ones are reached through it.
 void secret_string::zero_spare() {
-    OPENSSL_cleanse(text_.data() + text_.size(), text_.capacity() - text_.size() + 1);
+    wipe_bytes(text_.data() + text_.size(), text_.capacity() - text_.size() + 1);
 }
 
 bool secret_string::spare_is_zero() const {
